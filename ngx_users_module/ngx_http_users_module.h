@@ -1,0 +1,441 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * Types shared by the files of ngx_http_users_module: configuration, the
+ * request context, the PostgreSQL operation, and the prototypes each file
+ * exports.  One concern per file; the file name says which.
+ */
+
+
+#ifndef _NGX_HTTP_USERS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_USERS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <libpq-fe.h>
+#include <jansson.h>
+
+
+#if !(NGX_THREADS)
+#error ngx_http_users_module needs nginx built --with-threads
+#endif
+
+
+#define NGX_HTTP_USERS_VERSION        "1.0.0"
+
+/* request ids: 1 to 128 characters of A-Z a-z 0-9 . _ : - */
+#define NGX_HTTP_USERS_REQUEST_ID_MAX 128
+
+#define NGX_HTTP_USERS_MAX_PARAMS     12
+
+#define NGX_HTTP_USERS_PASSWORD_MIN   8
+#define NGX_HTTP_USERS_PASSWORD_MAX   128
+
+/* the longest bearer token looked at; a longer one is refused unread */
+#define NGX_HTTP_USERS_TOKEN_MAX      4096
+
+
+/* HTTP methods a route may have, as in r->method */
+#define NGX_HTTP_USERS_METHODS  (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST     \
+                                 |NGX_HTTP_PUT|NGX_HTTP_DELETE)
+
+
+typedef struct ngx_http_users_pg_pool_s  ngx_http_users_pg_pool_t;
+typedef struct ngx_http_users_pg_op_s    ngx_http_users_pg_op_t;
+typedef struct ngx_http_users_ctx_s      ngx_http_users_ctx_t;
+typedef struct ngx_http_users_route_s    ngx_http_users_route_t;
+
+
+/* ids of the prepared statements; their SQL is in ngx_http_users_sql.c */
+typedef enum {
+    NGX_HTTP_USERS_SQL_PING = 0,
+    NGX_HTTP_USERS_SQL_AUTH,
+    NGX_HTTP_USERS_SQL_LOGIN,
+    NGX_HTTP_USERS_SQL_REHASH,
+    NGX_HTTP_USERS_SQL_REGISTER,
+    NGX_HTTP_USERS_SQL_LOGOUT,
+    NGX_HTTP_USERS_SQL_FIRST_SUPERUSER,
+    NGX_HTTP_USERS_SQL_USER_LIST,
+    NGX_HTTP_USERS_SQL_USER_GET,
+    NGX_HTTP_USERS_SQL_USER_UPDATE,
+    NGX_HTTP_USERS_SQL_USER_DELETE,
+    NGX_HTTP_USERS_SQL_PASSWORD_GET,
+    NGX_HTTP_USERS_SQL_PROFILE_GET,
+    NGX_HTTP_USERS_SQL_PROFILE_UPDATE,
+    NGX_HTTP_USERS_SQL_PREFERENCES_GET,
+    NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE,
+    NGX_HTTP_USERS_SQL_AVATAR_DELETE,
+    NGX_HTTP_USERS_SQL_PUBLIC_PROFILE,
+    NGX_HTTP_USERS_SQL_COUNT
+} ngx_http_users_sql_e;
+
+
+typedef struct {
+    ngx_str_t                 name;
+    const char               *text;
+    int                       nparams;
+} ngx_http_users_sql_t;
+
+
+typedef struct {
+    ngx_str_t                 conninfo;     /* as configured, for messages */
+    const char              **keywords;     /* NULL-terminated, for libpq */
+    const char              **values;
+
+    ngx_uint_t                size;
+    ngx_uint_t                queue;
+    ngx_msec_t                queue_timeout;
+    ngx_msec_t                connect_timeout;
+    ngx_msec_t                query_timeout;
+    ngx_msec_t                backoff_max;
+} ngx_http_users_pg_conf_t;
+
+
+typedef struct {
+    ngx_http_users_pg_conf_t  pg;
+
+    ngx_str_t                 jwt_secret;
+    time_t                    jwt_ttl;
+
+    ngx_thread_pool_t        *thread_pool;
+    ngx_str_t                 thread_pool_name;
+    ngx_uint_t                pw_opslimit;
+    size_t                    pw_memlimit;
+    ngx_str_t                 dummy_hash;   /* verified for unknown emails */
+
+    ngx_shm_zone_t           *throttle_zone;
+    ngx_uint_t                throttle_failures;
+    time_t                    throttle_window;
+
+    ngx_str_t                 su_email;     /* first superuser, if any */
+    ngx_str_t                 su_hash;
+
+    size_t                    max_body_size;
+    ngx_msec_t                readyz_timeout;
+
+    ngx_int_t                 request_id_index;   /* $request_id */
+    ngx_flag_t                enabled;            /* some users_api seen */
+} ngx_http_users_main_conf_t;
+
+
+typedef struct {
+    ngx_http_users_route_t   *route;
+    ngx_http_complex_value_t *id;          /* path parameter, if any */
+    ngx_flag_t                request_id;  /* users_request_id */
+} ngx_http_users_loc_conf_t;
+
+
+/* a step of a route: runs on the event loop, answers or starts async work */
+typedef ngx_int_t (*ngx_http_users_handler_pt)(ngx_http_request_t *r);
+
+
+typedef struct {
+    ngx_uint_t                method;      /* NGX_HTTP_GET, ... */
+    ngx_http_users_handler_pt handler;
+} ngx_http_users_method_t;
+
+
+/* who may call a route: checked before content type and validation */
+typedef enum {
+    NGX_HTTP_USERS_ANYONE = 0,
+    NGX_HTTP_USERS_USER,
+    NGX_HTTP_USERS_SUPERUSER
+} ngx_http_users_access_e;
+
+
+/* the body a route's method takes: checked after authentication */
+typedef enum {
+    NGX_HTTP_USERS_BODY_NONE = 0,
+    NGX_HTTP_USERS_BODY_JSON,
+    NGX_HTTP_USERS_BODY_FORM
+} ngx_http_users_body_e;
+
+
+typedef struct {
+    ngx_uint_t                method;
+    ngx_http_users_access_e   access;
+    ngx_http_users_body_e     body;
+    ngx_http_users_handler_pt handler;
+} ngx_http_users_op_t;
+
+
+struct ngx_http_users_route_s {
+    ngx_str_t                 name;
+    ngx_str_t                 allow;       /* the Allow header of a 405 */
+    ngx_http_users_op_t      *ops;         /* ends with method 0 */
+    unsigned                  no_store:1;  /* Cache-Control: no-store */
+    unsigned                  path_id:1;   /* takes an id argument */
+};
+
+
+/* PostgreSQL operation: a prepared statement and what to do with its result */
+typedef void (*ngx_http_users_pg_done_pt)(ngx_http_users_pg_op_t *op,
+    PGresult *res);
+
+struct ngx_http_users_pg_op_s {
+    ngx_http_users_sql_e      stmt;
+    int                       nparams;
+    const char               *values[NGX_HTTP_USERS_MAX_PARAMS];
+    int                       lengths[NGX_HTTP_USERS_MAX_PARAMS];
+
+    /*
+     * Called once from the event loop: res is the statement's result
+     * (freed by the pool after the call), or NULL when the database could
+     * not answer in time (error logged already, op->timed_out tells which).
+     */
+    ngx_http_users_pg_done_pt handler;
+    void                     *data;
+    ngx_log_t                *log;
+    ngx_msec_t                timeout;
+
+    ngx_http_users_pg_pool_t *pool;
+    void                     *slot;        /* the connection running it */
+    ngx_queue_t               queue;       /* in the wait queue */
+    ngx_event_t               wait;        /* wait-queue timeout */
+
+    unsigned                  queued:1;
+    unsigned                  rejected:1;  /* queue full or no server */
+};
+
+
+typedef struct {
+    ngx_str_t                 loc;         /* e.g. "body", or "query" */
+    ngx_str_t                 field;       /* empty for the whole body */
+    ngx_str_t                 msg;
+    ngx_str_t                 type;
+} ngx_http_users_error_t;
+
+
+/* the authenticated caller, from the SQL_AUTH row */
+typedef struct {
+    int64_t                   id;
+    ngx_str_t                 id_text;
+    ngx_str_t                 json;        /* the User object */
+    ngx_str_t                 profile;     /* the Profile object */
+    ngx_str_t                 preferences; /* the Preferences object */
+    ngx_str_t                 hashed_password;
+    unsigned                  superuser:1;
+} ngx_http_users_user_t;
+
+
+struct ngx_http_users_ctx_s {
+    ngx_http_request_t       *request;
+    ngx_http_users_op_t      *op;
+    ngx_str_t                 request_id;
+    ngx_str_t                 body;        /* the whole request body */
+    ngx_str_t                 path_id_text;
+    int64_t                   path_id;
+
+    ngx_http_users_user_t     user;
+    json_t                   *json;        /* the parsed body, if any */
+
+    /* what to run when the pending PostgreSQL or thread work completes */
+    ngx_http_users_handler_pt resume;
+    ngx_http_users_pg_op_t    pg;
+    PGresult                 *res;         /* valid during resume only */
+
+    void                     *task_ctx;    /* password task, if any */
+
+    /* route-specific state kept across steps */
+    void                     *data;
+
+    unsigned                  waiting:1;   /* a query or task is pending */
+    unsigned                  done:1;      /* the response is out */
+};
+
+
+/* ngx_http_users_module.c */
+extern ngx_module_t  ngx_http_users_module;
+
+
+/* ngx_http_users_router.c: route table and users_api */
+char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+
+/* ngx_http_users_request.c: request lifecycle */
+ngx_int_t ngx_http_users_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_query(ngx_http_request_t *r,
+    ngx_http_users_sql_e stmt, ngx_uint_t n, ngx_str_t *params,
+    ngx_http_users_handler_pt resume);
+void ngx_http_users_resume(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_request_id(ngx_http_request_t *r, ngx_str_t *id);
+ngx_int_t ngx_http_users_request_id_valid(ngx_str_t *id);
+
+
+/* ngx_http_users_response.c: every answer the module sends */
+ngx_int_t ngx_http_users_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *json);
+ngx_int_t ngx_http_users_send_empty(ngx_http_request_t *r,
+    ngx_uint_t status);
+ngx_int_t ngx_http_users_send_detail(ngx_http_request_t *r,
+    ngx_uint_t status, char *detail);
+ngx_int_t ngx_http_users_send_unavailable(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_send_unauthorized(ngx_http_request_t *r,
+    char *detail);
+ngx_int_t ngx_http_users_send_invalid(ngx_http_request_t *r,
+    ngx_array_t *errors);
+ngx_int_t ngx_http_users_send_invalid_one(ngx_http_request_t *r,
+    char *loc, char *field, char *msg, char *type);
+ngx_int_t ngx_http_users_send_error_page(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_add_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value);
+ngx_int_t ngx_http_users_header_filter_init(ngx_conf_t *cf);
+
+
+/* ngx_http_users_pg.c: the per-worker PostgreSQL pool */
+ngx_int_t ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf);
+void ngx_http_users_pg_exit_process(ngx_cycle_t *cycle);
+void ngx_http_users_pg_run(ngx_http_users_pg_op_t *op);
+void ngx_http_users_pg_cancel(ngx_http_users_pg_op_t *op);
+char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_users_pg_conf_t *pg);
+
+
+/* ngx_http_users_sql.c: the statement table */
+extern ngx_http_users_sql_t  ngx_http_users_sql[];
+
+
+/* ngx_http_users_json.c: request body parsing and validation */
+
+typedef enum {
+    NGX_HTTP_USERS_FIELD_STRING = 0,
+    NGX_HTTP_USERS_FIELD_BOOL
+} ngx_http_users_field_type_e;
+
+/* an extra rule for a string: returns NULL when it holds, else the msg */
+typedef struct {
+    char                     *msg;
+    char                     *type;
+} ngx_http_users_violation_t;
+
+typedef ngx_http_users_violation_t *(*ngx_http_users_check_pt)(
+    ngx_str_t *value);
+
+typedef struct {
+    ngx_str_t                 name;
+    ngx_http_users_field_type_e  type;
+    ngx_uint_t                min_chars;
+    ngx_uint_t                max_chars;   /* 0: no limit */
+    ngx_http_users_check_pt   check;
+    unsigned                  required:1;
+    unsigned                  nullable:1;
+} ngx_http_users_field_t;
+
+typedef struct {
+    ngx_str_t                 str;         /* NUL-terminated copy */
+    unsigned                  present:1;
+    unsigned                  null:1;
+    unsigned                  boolean:1;
+} ngx_http_users_value_t;
+
+ngx_int_t ngx_http_users_json_validate(ngx_pool_t *pool, ngx_str_t *body,
+    ngx_http_users_field_t *fields, ngx_uint_t nfields,
+    ngx_http_users_value_t *values, ngx_array_t *errors);
+ngx_http_users_violation_t *ngx_http_users_check_email(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_url(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_phone(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_theme(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_language(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_timezone(ngx_str_t *value);
+ngx_int_t ngx_http_users_timezones_load(ngx_cycle_t *cycle);
+size_t ngx_http_users_utf8_chars(u_char *p, size_t len);
+
+
+/* ngx_http_users_form.c: application/x-www-form-urlencoded and queries */
+
+typedef struct {
+    ngx_str_t                 name;
+    ngx_str_t                 value;       /* decoded, NUL-terminated */
+    unsigned                  found:1;
+    unsigned                  invalid:1;   /* %00, bad %XX or not UTF-8 */
+} ngx_http_users_form_field_t;
+
+ngx_int_t ngx_http_users_form_parse(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_http_users_form_field_t *fields, ngx_uint_t nfields);
+ngx_int_t ngx_http_users_parse_id(ngx_str_t *text, int64_t *id);
+
+
+/* ngx_http_users_jwt.c: HS256 access tokens */
+ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret,
+    int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token);
+ngx_int_t ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token,
+    time_t now, int64_t *sub, ngx_int_t *version);
+ngx_int_t ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token);
+
+
+/* ngx_http_users_password.c: Argon2id on the thread pool */
+typedef enum {
+    NGX_HTTP_USERS_PW_HASH = 0,
+    NGX_HTTP_USERS_PW_VERIFY
+} ngx_http_users_pw_e;
+
+typedef struct {
+    ngx_http_users_pw_e       kind;
+    u_char                   *password;    /* wiped in the thread */
+    size_t                    password_len;
+    u_char                   *hash;        /* in: stored; out: new hash */
+    ngx_uint_t                opslimit;
+    size_t                    memlimit;
+    unsigned                  ok:1;        /* verified, or hashed */
+    unsigned                  rehashed:1;  /* verify made a new hash */
+} ngx_http_users_pw_task_t;
+
+ngx_int_t ngx_http_users_password_post(ngx_http_request_t *r,
+    ngx_http_users_pw_e kind, ngx_str_t *password, ngx_str_t *hash,
+    ngx_http_users_handler_pt resume);
+ngx_int_t ngx_http_users_password_dummy(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf);
+ngx_int_t ngx_http_users_password_hash_now(ngx_pool_t *pool,
+    ngx_http_users_main_conf_t *umcf, ngx_str_t *password, ngx_str_t *hash);
+
+
+/* ngx_http_users_throttle.c: failed logins per account, in shared memory */
+char *ngx_http_users_throttle_zone(ngx_conf_t *cf,
+    ngx_http_users_main_conf_t *umcf, ngx_str_t *name, ssize_t size);
+time_t ngx_http_users_throttle_check(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account);
+void ngx_http_users_throttle_fail(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account);
+void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account);
+
+
+/* ngx_http_users_auth.c: /auth routes and the current user */
+ngx_int_t ngx_http_users_authenticate(ngx_http_request_t *r,
+    ngx_http_users_handler_pt next);
+ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_auth_login(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_auth_me(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_auth_logout(ngx_http_request_t *r);
+
+
+/* ngx_http_users_users.c: /users routes */
+ngx_int_t ngx_http_users_users_list(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_users_me_update(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_users_get(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_users_update(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_users_delete(ngx_http_request_t *r);
+
+
+/* ngx_http_users_profile.c: /profile routes */
+ngx_int_t ngx_http_users_profile_me(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_profile_update(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_preferences_get(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_preferences_update(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_avatar_delete(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_public_profile(ngx_http_request_t *r);
+
+
+/* ngx_http_users_meta.c: /, /healthz, /readyz, errors nginx raises */
+ngx_int_t ngx_http_users_meta_root(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_meta_healthz(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_meta_readyz(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_meta_not_found(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_meta_error(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_USERS_MODULE_H_INCLUDED_ */

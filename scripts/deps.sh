@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install the Debian packages the build, the service and the tests need, but
+# only those that are missing, so a second run costs nothing.
+#   scripts/deps.sh [extra-package ...]
+set -euo pipefail
+
+pkgs=(
+    build-essential nginx nginx-dev
+    libpq-dev libjansson-dev libjwt-dev libsodium-dev
+    postgresql-15 postgresql-client-15
+    libtest-base-perl libjson-pp-perl libwww-perl liburi-perl
+    wrk curl ca-certificates
+    "$@"
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'
+    then
+        missing+=("$p")
+    fi
+done
+
+# libjwt before 1.10.2-1+deb12u1 compares HMACs in variable time
+# (CVE-2024-25189); insist on the fixed package.
+if dpkg-query -W -f='${Version}' libjwt-dev 2>/dev/null \
+    | grep -qx '1.10.2-1'
+then
+    missing+=(libjwt-dev libjwt0)
+fi
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+# policy-rc.d keeps Debian's own nginx/postgresql services from starting on
+# install: the project runs its own instances on its own ports.
+$SUDO sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d &&
+             chmod +x /usr/sbin/policy-rc.d'
+trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+    "${missing[@]}" >/dev/null
