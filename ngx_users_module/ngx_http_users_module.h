@@ -31,6 +31,9 @@
 
 #define NGX_HTTP_USERS_MAX_PARAMS     12
 
+#define NGX_HTTP_USERS_UNPROCESSABLE       422
+#define NGX_HTTP_USERS_HEADERS_TOO_LARGE   431
+
 #define NGX_HTTP_USERS_PASSWORD_MIN   8
 #define NGX_HTTP_USERS_PASSWORD_MAX   128
 
@@ -38,21 +41,21 @@
 #define NGX_HTTP_USERS_TOKEN_MAX      4096
 
 
-/* HTTP methods a route may have, as in r->method */
-#define NGX_HTTP_USERS_METHODS  (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST     \
-                                 |NGX_HTTP_PUT|NGX_HTTP_DELETE)
-
-
 typedef struct ngx_http_users_pg_pool_s  ngx_http_users_pg_pool_t;
 typedef struct ngx_http_users_pg_op_s    ngx_http_users_pg_op_t;
 typedef struct ngx_http_users_ctx_s      ngx_http_users_ctx_t;
 typedef struct ngx_http_users_route_s    ngx_http_users_route_t;
+typedef struct ngx_http_users_value_s    ngx_http_users_value_t;
+typedef struct ngx_http_users_pw_task_s  ngx_http_users_pw_task_t;
 
 
 /* ids of the prepared statements; their SQL is in ngx_http_users_sql.c */
 typedef enum {
-    NGX_HTTP_USERS_SQL_PING = 0,
-    NGX_HTTP_USERS_SQL_AUTH,
+    NGX_HTTP_USERS_SQL_AUTH = 0,
+    NGX_HTTP_USERS_SQL_AUTH_PASSWORD,
+    NGX_HTTP_USERS_SQL_PROFILE_ME,
+    NGX_HTTP_USERS_SQL_PREFERENCES_ME,
+    NGX_HTTP_USERS_SQL_PING,
     NGX_HTTP_USERS_SQL_LOGIN,
     NGX_HTTP_USERS_SQL_REHASH,
     NGX_HTTP_USERS_SQL_REGISTER,
@@ -62,10 +65,7 @@ typedef enum {
     NGX_HTTP_USERS_SQL_USER_GET,
     NGX_HTTP_USERS_SQL_USER_UPDATE,
     NGX_HTTP_USERS_SQL_USER_DELETE,
-    NGX_HTTP_USERS_SQL_PASSWORD_GET,
-    NGX_HTTP_USERS_SQL_PROFILE_GET,
     NGX_HTTP_USERS_SQL_PROFILE_UPDATE,
-    NGX_HTTP_USERS_SQL_PREFERENCES_GET,
     NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE,
     NGX_HTTP_USERS_SQL_AVATAR_DELETE,
     NGX_HTTP_USERS_SQL_PUBLIC_PROFILE,
@@ -77,6 +77,7 @@ typedef struct {
     ngx_str_t                 name;
     const char               *text;
     int                       nparams;
+    ngx_uint_t                caller;      /* $1, $2: the caller, own check */
 } ngx_http_users_sql_t;
 
 
@@ -96,6 +97,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_users_pg_conf_t  pg;
+    ngx_http_users_pg_pool_t *pg_pool;      /* this worker's */
 
     ngx_str_t                 jwt_secret;
     time_t                    jwt_ttl;
@@ -111,6 +113,7 @@ typedef struct {
     time_t                    throttle_window;
 
     ngx_str_t                 su_email;     /* first superuser, if any */
+    ngx_str_t                 su_password;  /* wiped once hashed */
     ngx_str_t                 su_hash;
 
     size_t                    max_body_size;
@@ -155,9 +158,26 @@ typedef enum {
 
 
 typedef struct {
+    struct ngx_http_users_field_s  *fields;
+    ngx_uint_t                nfields;
+} ngx_http_users_schema_t;
+
+
+/* what one method of a route takes and who may call it */
+typedef struct {
     ngx_uint_t                method;
     ngx_http_users_access_e   access;
     ngx_http_users_body_e     body;
+    ngx_http_users_schema_t  *schema;      /* of a JSON body */
+
+    /*
+     * The statement that authenticates the caller before the handler runs
+     * (its second column becomes ctx->user.json), unless the handler's own
+     * statement does it ("folded": one round trip instead of two).
+     */
+    ngx_http_users_sql_e      auth;
+    unsigned                  folded:1;
+
     ngx_http_users_handler_pt handler;
 } ngx_http_users_op_t;
 
@@ -209,41 +229,39 @@ typedef struct {
 } ngx_http_users_error_t;
 
 
-/* the authenticated caller, from the SQL_AUTH row */
+/* the authenticated caller, from the row of the op's auth statement */
 typedef struct {
-    int64_t                   id;
-    ngx_str_t                 id_text;
-    ngx_str_t                 json;        /* the User object */
-    ngx_str_t                 profile;     /* the Profile object */
-    ngx_str_t                 preferences; /* the Preferences object */
+    ngx_str_t                 json;        /* its second column */
     ngx_str_t                 hashed_password;
     unsigned                  superuser:1;
 } ngx_http_users_user_t;
 
 
 struct ngx_http_users_ctx_s {
-    ngx_http_request_t       *request;
+    ngx_http_users_route_t   *route;
     ngx_http_users_op_t      *op;
-    ngx_str_t                 request_id;
     ngx_str_t                 body;        /* the whole request body */
-    ngx_str_t                 path_id_text;
+    ngx_http_users_value_t   *values;      /* the validated JSON body */
     int64_t                   path_id;
 
+    /* the caller, from the token and then from its row */
+    int64_t                   user_id;
+    ngx_str_t                 user_id_text;
+    ngx_str_t                 version_text;
     ngx_http_users_user_t     user;
-    json_t                   *json;        /* the parsed body, if any */
 
     /* what to run when the pending PostgreSQL or thread work completes */
     ngx_http_users_handler_pt resume;
     ngx_http_users_pg_op_t    pg;
     PGresult                 *res;         /* valid during resume only */
-
-    void                     *task_ctx;    /* password task, if any */
+    ngx_http_users_pw_task_t *task;        /* the last password task */
+    ngx_msec_t                timeout;     /* of the query, if not default */
 
     /* route-specific state kept across steps */
     void                     *data;
 
     unsigned                  waiting:1;   /* a query or task is pending */
-    unsigned                  done:1;      /* the response is out */
+    unsigned                  own_failure:1;  /* resume sees res == NULL */
 };
 
 
@@ -253,10 +271,15 @@ extern ngx_module_t  ngx_http_users_module;
 
 /* ngx_http_users_router.c: route table and users_api */
 char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_http_users_op_t *ngx_http_users_route_op(ngx_http_users_route_t *route,
+    ngx_uint_t method);
 
 
 /* ngx_http_users_request.c: request lifecycle */
 ngx_int_t ngx_http_users_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_check_input(ngx_http_request_t *r,
+    ngx_array_t **errors);
+ngx_int_t ngx_http_users_validate_quiet(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_query(ngx_http_request_t *r,
     ngx_http_users_sql_e stmt, ngx_uint_t n, ngx_str_t *params,
     ngx_http_users_handler_pt resume);
@@ -273,6 +296,12 @@ ngx_int_t ngx_http_users_send_empty(ngx_http_request_t *r,
 ngx_int_t ngx_http_users_send_detail(ngx_http_request_t *r,
     ngx_uint_t status, char *detail);
 ngx_int_t ngx_http_users_send_unavailable(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_send_method_not_allowed(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_send_status(ngx_http_request_t *r,
+    ngx_uint_t status);
+ngx_int_t ngx_http_users_send_pg_error(ngx_http_request_t *r, PGresult *res);
+ngx_uint_t ngx_http_users_pg_error_status(ngx_http_request_t *r,
+    PGresult *res);
 ngx_int_t ngx_http_users_send_unauthorized(ngx_http_request_t *r,
     char *detail);
 ngx_int_t ngx_http_users_send_invalid(ngx_http_request_t *r,
@@ -289,7 +318,8 @@ ngx_int_t ngx_http_users_header_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf);
 void ngx_http_users_pg_exit_process(ngx_cycle_t *cycle);
-void ngx_http_users_pg_run(ngx_http_users_pg_op_t *op);
+void ngx_http_users_pg_run(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_pg_op_t *op);
 void ngx_http_users_pg_cancel(ngx_http_users_pg_op_t *op);
 char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_users_pg_conf_t *pg);
@@ -315,7 +345,7 @@ typedef struct {
 typedef ngx_http_users_violation_t *(*ngx_http_users_check_pt)(
     ngx_str_t *value);
 
-typedef struct {
+typedef struct ngx_http_users_field_s {
     ngx_str_t                 name;
     ngx_http_users_field_type_e  type;
     ngx_uint_t                min_chars;
@@ -325,12 +355,19 @@ typedef struct {
     unsigned                  nullable:1;
 } ngx_http_users_field_t;
 
-typedef struct {
+
+extern ngx_http_users_schema_t  ngx_http_users_register_schema;
+extern ngx_http_users_schema_t  ngx_http_users_me_update_schema;
+extern ngx_http_users_schema_t  ngx_http_users_update_schema;
+extern ngx_http_users_schema_t  ngx_http_users_profile_schema;
+extern ngx_http_users_schema_t  ngx_http_users_preferences_schema;
+
+struct ngx_http_users_value_s {
     ngx_str_t                 str;         /* NUL-terminated copy */
     unsigned                  present:1;
     unsigned                  null:1;
     unsigned                  boolean:1;
-} ngx_http_users_value_t;
+};
 
 ngx_int_t ngx_http_users_json_validate(ngx_pool_t *pool, ngx_str_t *body,
     ngx_http_users_field_t *fields, ngx_uint_t nfields,
@@ -373,16 +410,17 @@ typedef enum {
     NGX_HTTP_USERS_PW_VERIFY
 } ngx_http_users_pw_e;
 
-typedef struct {
+struct ngx_http_users_pw_task_s {
     ngx_http_users_pw_e       kind;
     u_char                   *password;    /* wiped in the thread */
     size_t                    password_len;
-    u_char                   *hash;        /* in: stored; out: new hash */
+    u_char                   *hash;        /* verify: the stored hash */
+    u_char                   *out;         /* a new hash, NUL-terminated */
     ngx_uint_t                opslimit;
     size_t                    memlimit;
     unsigned                  ok:1;        /* verified, or hashed */
     unsigned                  rehashed:1;  /* verify made a new hash */
-} ngx_http_users_pw_task_t;
+};
 
 ngx_int_t ngx_http_users_password_post(ngx_http_request_t *r,
     ngx_http_users_pw_e kind, ngx_str_t *password, ngx_str_t *hash,
@@ -405,8 +443,8 @@ void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
 
 
 /* ngx_http_users_auth.c: /auth routes and the current user */
-ngx_int_t ngx_http_users_authenticate(ngx_http_request_t *r,
-    ngx_http_users_handler_pt next);
+ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r, char **detail);
+ngx_uint_t ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res);
 ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_login(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_me(ngx_http_request_t *r);
@@ -422,9 +460,7 @@ ngx_int_t ngx_http_users_users_delete(ngx_http_request_t *r);
 
 
 /* ngx_http_users_profile.c: /profile routes */
-ngx_int_t ngx_http_users_profile_me(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_profile_update(ngx_http_request_t *r);
-ngx_int_t ngx_http_users_preferences_get(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_preferences_update(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_avatar_delete(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_public_profile(ngx_http_request_t *r);

@@ -1,0 +1,499 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * /auth: register, login, the current user, logout; and the bearer-token
+ * check every protected route goes through.
+ */
+
+
+#include "ngx_http_users_module.h"
+
+
+typedef struct {
+    ngx_str_t                  username;
+    ngx_str_t                  password;
+    ngx_str_t                  id;
+    ngx_str_t                  hash;
+    ngx_str_t                  version;
+    unsigned                   active:1;
+} ngx_http_users_login_t;
+
+
+static ngx_int_t ngx_http_users_register_hashed(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_register_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_login_found(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_login_verified(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_login_token(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_logout_done(ngx_http_request_t *r);
+
+
+static ngx_http_users_field_t  ngx_http_users_register_fields[] = {
+    { ngx_string("email"), NGX_HTTP_USERS_FIELD_STRING, 0, 254,
+      ngx_http_users_check_email, 1, 0 },
+    { ngx_string("password"), NGX_HTTP_USERS_FIELD_STRING,
+      NGX_HTTP_USERS_PASSWORD_MIN, NGX_HTTP_USERS_PASSWORD_MAX, NULL, 1, 0 },
+    { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 }
+};
+
+ngx_http_users_schema_t  ngx_http_users_register_schema = {
+    ngx_http_users_register_fields,
+    sizeof(ngx_http_users_register_fields) / sizeof(ngx_http_users_field_t)
+};
+
+
+/*
+ * The bearer token alone, before any database work: NGX_OK with the
+ * caller's id and token version in ctx, or NGX_DECLINED with the 401's
+ * detail.
+ */
+
+ngx_int_t
+ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
+{
+    u_char                      *p;
+    int64_t                      id;
+    ngx_int_t                    version;
+    ngx_str_t                    token;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_main_conf_t  *umcf;
+
+    if (r->headers_in.authorization == NULL
+        || ngx_http_users_bearer_parse(&r->headers_in.authorization->value,
+                                       &token)
+           != NGX_OK)
+    {
+        *detail = "Not authenticated";
+        return NGX_DECLINED;
+    }
+
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    if (ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(), &id,
+                                  &version)
+        != NGX_OK)
+    {
+        *detail = "Could not validate credentials";
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
+    if (p == NULL) {
+        *detail = "Could not validate credentials";
+        return NGX_DECLINED;
+    }
+
+    ctx->user_id = id;
+
+    ctx->user_id_text.data = p;
+    p = ngx_sprintf(p, "%L", id);
+    ctx->user_id_text.len = p - ctx->user_id_text.data;
+    *p++ = '\0';
+
+    ctx->version_text.data = p;
+    p = ngx_sprintf(p, "%i", version);
+    ctx->version_text.len = p - ctx->version_text.data;
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+/*
+ * The caller's row, from a statement that authenticates (see
+ * ngx_http_users_sql.c): 0 when the caller may go on, else the status to
+ * answer.
+ */
+
+ngx_uint_t
+ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
+{
+    char                  *value;
+    ngx_str_t             *dst;
+    ngx_uint_t             i;
+    ngx_http_users_ctx_t  *ctx;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_pg_error_status(r, res);
+    }
+
+    if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+        return NGX_HTTP_UNAUTHORIZED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    ctx->user.superuser = (PQgetvalue(res, 0, 0)[0] == 't');
+
+    if (ctx->op->access == NGX_HTTP_USERS_SUPERUSER && !ctx->user.superuser) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    for (i = 1; i < 3 && i < (ngx_uint_t) PQnfields(res); i++) {
+
+        dst = (i == 1) ? &ctx->user.json : &ctx->user.hashed_password;
+
+        if (PQgetisnull(res, 0, i)) {
+            ngx_str_null(dst);
+            continue;
+        }
+
+        value = PQgetvalue(res, 0, i);
+        dst->len = PQgetlength(res, 0, i);
+
+        dst->data = ngx_pnalloc(r->pool, dst->len + 1);
+        if (dst->data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(dst->data, value, dst->len + 1);
+    }
+
+    return NGX_OK;
+}
+
+
+/* GET /auth/me, POST /auth/test-token, and every "me" read */
+
+ngx_int_t
+ngx_http_users_auth_me(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+}
+
+
+ngx_int_t
+ngx_http_users_auth_register(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_HASH,
+                                        &ctx->values[1].str, NULL,
+                                        ngx_http_users_register_hashed);
+}
+
+
+static ngx_int_t
+ngx_http_users_register_hashed(ngx_http_request_t *r)
+{
+    ngx_str_t              params[3];
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (!ctx->task->ok) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[0] = ctx->values[0].str;
+    params[1] = ctx->values[2].str;
+    params[2].data = ctx->task->out;
+    params[2].len = ngx_strlen(ctx->task->out);
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REGISTER, 3, params,
+                                ngx_http_users_register_done);
+}
+
+
+static ngx_int_t
+ngx_http_users_register_done(ngx_http_request_t *r)
+{
+    u_char                *p;
+    char                  *state;
+    ngx_str_t              json, location;
+    ngx_http_users_ctx_t  *ctx;
+
+    static ngx_str_t  location_name = ngx_string("Location");
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        state = PQresultErrorField(ctx->res, PG_DIAG_SQLSTATE);
+
+        /* the unique index on lower(email) decides, not a prior read */
+        if (state && ngx_strcmp(state, "23505") == 0) {
+            return ngx_http_users_send_detail(r, NGX_HTTP_CONFLICT,
+                                              "Email already registered");
+        }
+
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    location.len = sizeof("/users/") - 1 + PQgetlength(ctx->res, 0, 0);
+    location.data = ngx_pnalloc(r->pool, location.len);
+
+    json.len = PQgetlength(ctx->res, 0, 1);
+    json.data = ngx_pnalloc(r->pool, json.len);
+
+    if (location.data == NULL || json.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(location.data, "/users/", sizeof("/users/") - 1);
+    ngx_memcpy(p, PQgetvalue(ctx->res, 0, 0), PQgetlength(ctx->res, 0, 0));
+    ngx_memcpy(json.data, PQgetvalue(ctx->res, 0, 1), json.len);
+
+    /*
+     * A plain header: r->headers_out.location would be made absolute by
+     * nginx when absolute_redirect is on.
+     */
+
+    if (ngx_http_users_add_header(r, &location_name, &location) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_users_send_json(r, NGX_HTTP_CREATED, &json);
+}
+
+
+/*
+ * POST /auth/login, OAuth2's password flow: the throttle is asked before
+ * any hash is computed, the same query and the same hash cost follow for
+ * known and unknown emails, and the account's state is told only after
+ * the password was verified.
+ */
+
+ngx_int_t
+ngx_http_users_auth_login(ngx_http_request_t *r)
+{
+    char                        *field;
+    time_t                       wait;
+    ngx_str_t                    retry;
+    ngx_uint_t                   i;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_login_t      *login;
+    ngx_http_users_main_conf_t  *umcf;
+    ngx_http_users_form_field_t  form[] = {
+        { ngx_string("username"), ngx_null_string, 0, 0 },
+        { ngx_string("password"), ngx_null_string, 0, 0 },
+        { ngx_string("grant_type"), ngx_null_string, 0, 0 }
+    };
+
+    static ngx_str_t  retry_after = ngx_string("Retry-After");
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    if (ngx_http_users_form_parse(r->pool, &ctx->body, form, 3) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < 3; i++) {
+        field = (char *) form[i].name.data;
+
+        if (form[i].invalid) {
+            return ngx_http_users_send_invalid_one(r, "body", field,
+                       "value is not valid form-urlencoded UTF-8",
+                       "value_error");
+        }
+
+        if (i < 2 && !form[i].found) {
+            return ngx_http_users_send_invalid_one(r, "body", field,
+                                                   "field required",
+                                                   "value_error.missing");
+        }
+    }
+
+    if (form[2].found
+        && (form[2].value.len != 8
+            || ngx_strncmp(form[2].value.data, "password", 8) != 0))
+    {
+        return ngx_http_users_send_invalid_one(r, "body", "grant_type",
+                   "string does not match regex \"password\"",
+                   "value_error.str.regex");
+    }
+
+    wait = ngx_http_users_throttle_check(umcf, &form[0].value);
+
+    if (wait) {
+        retry.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (retry.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        retry.len = ngx_sprintf(retry.data, "%T", wait) - retry.data;
+
+        if (ngx_http_users_add_header(r, &retry_after, &retry) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_users_send_detail(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                          "Too many failed login attempts");
+    }
+
+    login = ngx_pcalloc(r->pool, sizeof(ngx_http_users_login_t));
+    if (login == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    login->username = form[0].value;
+    login->password = form[1].value;
+    ctx->data = login;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN, 1,
+                                &login->username, ngx_http_users_login_found);
+}
+
+
+static ngx_int_t
+ngx_http_users_login_found(ngx_http_request_t *r)
+{
+    ngx_str_t               *dst;
+    ngx_uint_t               i;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_login_t  *login;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    login = ctx->data;
+
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    if (PQntuples(ctx->res) == 1) {
+        for (i = 0; i < 4; i++) {
+            dst = (i == 0) ? &login->id
+                  : (i == 1) ? &login->hash
+                  : (i == 2) ? NULL
+                  : &login->version;
+
+            if (dst == NULL) {
+                login->active = (PQgetvalue(ctx->res, 0, i)[0] == 't');
+                continue;
+            }
+
+            dst->len = PQgetlength(ctx->res, 0, i);
+            dst->data = ngx_pnalloc(r->pool, dst->len + 1);
+            if (dst->data == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_memcpy(dst->data, PQgetvalue(ctx->res, 0, i), dst->len + 1);
+        }
+    }
+
+    return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_VERIFY,
+                                        &login->password, &login->hash,
+                                        ngx_http_users_login_verified);
+}
+
+
+static ngx_int_t
+ngx_http_users_login_verified(ngx_http_request_t *r)
+{
+    ngx_str_t                    params[3];
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_login_t      *login;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+    login = ctx->data;
+
+    if (!ctx->task->ok || login->id.len == 0) {
+        ngx_http_users_throttle_fail(umcf, &login->username);
+
+        return ngx_http_users_send_unauthorized(r,
+                                                "Incorrect email or password");
+    }
+
+    ngx_http_users_throttle_reset(umcf, &login->username);
+
+    if (!login->active) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_FORBIDDEN,
+                                          "Inactive user");
+    }
+
+    if (!ctx->task->rehashed) {
+        return ngx_http_users_login_token(r);
+    }
+
+    params[0] = login->id;
+    params[1] = login->hash;
+    params[2].data = ctx->task->out;
+    params[2].len = ngx_strlen(ctx->task->out);
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REHASH, 3, params,
+                                ngx_http_users_login_token);
+}
+
+
+static ngx_int_t
+ngx_http_users_login_token(ngx_http_request_t *r)
+{
+    int64_t                      id;
+    ngx_int_t                    version;
+    ngx_str_t                    token, body;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_login_t      *login;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+    login = ctx->data;
+
+    /* a failed rehash only postpones the upgrade to the next login */
+    if (ctx->res && PQresultStatus(ctx->res) != PGRES_COMMAND_OK) {
+        (void) ngx_http_users_pg_error_status(r, ctx->res);
+    }
+
+    version = ngx_atoi(login->version.data, login->version.len);
+
+    if (ngx_http_users_parse_id(&login->id, &id) != NGX_OK
+        || version == NGX_ERROR
+        || ngx_http_users_jwt_issue(r->pool, &umcf->jwt_secret, id, version,
+                                    ngx_time(), umcf->jwt_ttl, &token)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.len = sizeof("{\"access_token\":\"\",\"token_type\":\"bearer\","
+                      "\"expires_in\":}") - 1 + token.len + NGX_TIME_T_LEN;
+    body.data = ngx_pnalloc(r->pool, body.len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.len = ngx_sprintf(body.data,
+                           "{\"access_token\":\"%V\",\"token_type\":\"bearer\","
+                           "\"expires_in\":%T}", &token, umcf->jwt_ttl)
+               - body.data;
+
+    return ngx_http_users_send_json(r, NGX_HTTP_OK, &body);
+}
+
+
+/* revokes every token the caller holds, on every worker at once */
+
+ngx_int_t
+ngx_http_users_auth_logout(ngx_http_request_t *r)
+{
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGOUT, 0, NULL,
+                                ngx_http_users_logout_done);
+}
+
+
+static ngx_int_t
+ngx_http_users_logout_done(ngx_http_request_t *r)
+{
+    ngx_uint_t             status;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    status = ngx_http_users_auth_row(r, ctx->res);
+    if (status != NGX_OK) {
+        return ngx_http_users_send_status(r, status);
+    }
+
+    return ngx_http_users_send_empty(r, NGX_HTTP_NO_CONTENT);
+}

@@ -1,0 +1,221 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * application/x-www-form-urlencoded bodies and query strings, and ids.
+ * ngx_unescape_uri() is not used: it keeps "+", silently drops bad escapes
+ * and does not terminate, which would corrupt passwords unseen.
+ */
+
+
+#include "ngx_http_users_module.h"
+
+
+static ngx_int_t ngx_http_users_form_decode(u_char *src, u_char *last,
+    u_char *dst, size_t *len);
+static ngx_int_t ngx_http_users_form_hex(u_char c);
+
+
+/*
+ * Each pair is decoded into the same offset of one copy of the text:
+ * decoding never lengthens a pair, and the byte of its "&" or "=" is left
+ * for the terminating NUL.
+ */
+
+ngx_int_t
+ngx_http_users_form_parse(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_http_users_form_field_t *fields, ngx_uint_t nfields)
+{
+    u_char                       *buf, *p, *last, *amp, *eq, *name, *value;
+    size_t                        len;
+    ngx_uint_t                    i;
+    ngx_http_users_form_field_t  *field;
+
+    for (i = 0; i < nfields; i++) {
+        fields[i].found = 0;
+        fields[i].invalid = 0;
+        ngx_str_null(&fields[i].value);
+    }
+
+    buf = ngx_pnalloc(pool, text->len + 1);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = text->data;
+    last = p + text->len;
+
+    for ( /* void */ ; p < last; p = amp + 1) {
+
+        amp = ngx_strlchr(p, last, '&');
+        if (amp == NULL) {
+            amp = last;
+        }
+
+        if (amp == p) {
+            continue;
+        }
+
+        eq = ngx_strlchr(p, amp, '=');
+        if (eq == NULL) {
+            eq = amp;
+        }
+
+        name = buf + (p - text->data);
+
+        if (ngx_http_users_form_decode(p, eq, name, &len) != NGX_OK) {
+            continue;
+        }
+
+        field = NULL;
+
+        for (i = 0; i < nfields; i++) {
+            if (fields[i].name.len == len
+                && ngx_memcmp(fields[i].name.data, name, len) == 0)
+            {
+                field = &fields[i];
+                break;
+            }
+        }
+
+        if (field == NULL) {
+            continue;
+        }
+
+        /*
+         * The last occurrence wins, as in Starlette's form lookup; an
+         * invalid one leaves an empty string.
+         */
+
+        field->found = 1;
+        field->invalid = 0;
+
+        value = buf + (eq - text->data);
+        len = 0;
+
+        if (eq < amp) {
+            value++;
+
+            if (ngx_http_users_form_decode(eq + 1, amp, value, &len)
+                != NGX_OK)
+            {
+                field->invalid = 1;
+                len = 0;
+            }
+        }
+
+        value[len] = '\0';
+
+        field->value.data = value;
+        field->value.len = len;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_form_decode(u_char *src, u_char *last, u_char *dst,
+    size_t *len)
+{
+    u_char     *d, c;
+    ngx_int_t   hi, lo;
+
+    d = dst;
+
+    while (src < last) {
+        c = *src++;
+
+        if (c == '+') {
+            c = ' ';
+
+        } else if (c == '%') {
+            if (last - src < 2) {
+                return NGX_DECLINED;
+            }
+
+            hi = ngx_http_users_form_hex(src[0]);
+            lo = ngx_http_users_form_hex(src[1]);
+
+            if (hi < 0 || lo < 0) {
+                return NGX_DECLINED;
+            }
+
+            c = (u_char) (hi << 4 | lo);
+            src += 2;
+        }
+
+        /* values become C strings for libpq and libsodium */
+        if (c == '\0') {
+            return NGX_DECLINED;
+        }
+
+        *d++ = c;
+    }
+
+    *len = d - dst;
+
+    if (ngx_http_users_utf8_chars(dst, *len) == (size_t) -1) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_form_hex(u_char c)
+{
+    u_char  ch;
+
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    ch = (u_char) (c | 0x20);
+
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+/* a positive int64 in decimal digits only: no sign, no white space */
+
+ngx_int_t
+ngx_http_users_parse_id(ngx_str_t *text, int64_t *id)
+{
+    u_char   *p, *last;
+    int64_t   n, digit;
+
+    if (text->len == 0) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+    last = text->data + text->len;
+
+    for (p = text->data; p < last; p++) {
+        if (*p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        digit = *p - '0';
+
+        if (n > (INT64_MAX - digit) / 10) {
+            return NGX_ERROR;
+        }
+
+        n = n * 10 + digit;
+    }
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    *id = n;
+
+    return NGX_OK;
+}

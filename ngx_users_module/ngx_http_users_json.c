@@ -1,0 +1,1383 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * Request bodies: a JSON object checked against a field table, with the
+ * messages and types of pydantic v1 so that clients of the FastAPI service
+ * see the same 422 lists, and the extra rules of some fields.
+ */
+
+
+#include "ngx_http_users_module.h"
+
+
+#define NGX_HTTP_USERS_UTF8_BAD      0xffffffff
+
+#define NGX_HTTP_USERS_EMAIL_MAX     254
+#define NGX_HTTP_USERS_LOCAL_MAX     64
+#define NGX_HTTP_USERS_LABEL_MAX     63
+#define NGX_HTTP_USERS_SUBTAGS_MAX   18
+
+#define NGX_HTTP_USERS_TZDATA        "/usr/share/zoneinfo/tzdata.zi"
+#define NGX_HTTP_USERS_TZ_FALLBACK                                            \
+    ", time zone names are checked for their syntax only"
+
+/* tzdata 2024 names about 600 zones and links */
+#define NGX_HTTP_USERS_ZONES_SIZE    1024
+
+
+#define ngx_http_users_is_digit(c)  ((c) >= '0' && (c) <= '9')
+#define ngx_http_users_is_alpha(c)  (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
+#define ngx_http_users_is_alnum(c)                                            \
+    (ngx_http_users_is_digit(c) || ngx_http_users_is_alpha(c))
+
+
+typedef struct {
+    uint32_t                  low;
+    uint32_t                  high;
+} ngx_http_users_range_t;
+
+
+static ngx_int_t ngx_http_users_json_field(ngx_pool_t *pool,
+    ngx_http_users_field_t *field, json_t *json,
+    ngx_http_users_value_t *value, ngx_array_t *errors);
+static ngx_int_t ngx_http_users_json_unknown(ngx_pool_t *pool,
+    ngx_http_users_field_t *fields, ngx_uint_t nfields, json_t *root,
+    ngx_array_t *errors);
+static ngx_int_t ngx_http_users_json_syntax(ngx_pool_t *pool,
+    json_error_t *err, ngx_array_t *errors);
+static ngx_int_t ngx_http_users_json_length(ngx_pool_t *pool,
+    ngx_str_t *field, char *bound, ngx_uint_t limit, char *type,
+    ngx_array_t *errors);
+static ngx_int_t ngx_http_users_json_error(ngx_array_t *errors,
+    ngx_str_t *field, char *msg, char *type);
+static uint32_t ngx_http_users_utf8_next(u_char **p, u_char *last);
+static ngx_uint_t ngx_http_users_utf8_in(ngx_str_t *value,
+    ngx_http_users_range_t *ranges);
+static ngx_int_t ngx_http_users_email_local(u_char *p, u_char *last);
+static ngx_int_t ngx_http_users_email_domain(u_char *p, u_char *last);
+static u_char *ngx_http_users_url_ipv6(u_char *p, u_char *last);
+static ngx_int_t ngx_http_users_url_host(u_char *p, u_char *last);
+static ngx_uint_t ngx_http_users_language_tags(ngx_str_t *value,
+    ngx_str_t *tags);
+static ngx_uint_t ngx_http_users_language_is(ngx_str_t *tag, size_t min,
+    size_t max, ngx_uint_t digits);
+static ngx_int_t ngx_http_users_timezones_read(ngx_cycle_t *cycle,
+    ngx_str_t *text);
+static ngx_uint_t ngx_http_users_timezone_syntax(ngx_str_t *value);
+static int ngx_libc_cdecl ngx_http_users_timezone_cmp(const void *one,
+    const void *two);
+
+
+static ngx_str_t  ngx_http_users_body = ngx_string("body");
+static ngx_str_t  ngx_http_users_whole = ngx_null_string;
+
+
+static ngx_http_users_violation_t  ngx_http_users_bad_email = {
+    "value is not a valid email address", "value_error.email"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_url_space = {
+    "URL must not contain whitespace", "value_error"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_url_scheme = {
+    "invalid or missing URL scheme", "value_error.url.scheme"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_url_permitted = {
+    "URL scheme not permitted", "value_error.url.scheme"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_url_port = {
+    "URL port invalid, port cannot exceed 65535", "value_error.url.port"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_url_extra = {
+    "URL invalid, extra characters found after valid URL",
+    "value_error.url.extra"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_url_host_invalid = {
+    "URL host invalid", "value_error.url.host"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_bad_phone = {
+    "phone may hold only digits, spaces and + - ( ) .", "value_error"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_bad_theme = {
+    "unexpected value; permitted: 'light', 'dark', 'system'",
+    "value_error.const"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_bad_language = {
+    "not a well-formed BCP 47 language tag", "value_error"
+};
+
+static ngx_http_users_violation_t  ngx_http_users_bad_timezone = {
+    "not an IANA time zone name", "value_error"
+};
+
+
+/* what Python's str.isspace() calls white space, as the peer tests URLs */
+static ngx_http_users_range_t  ngx_http_users_spaces[] = {
+    { 0x09, 0x0d }, { 0x1c, 0x20 }, { 0x85, 0x85 }, { 0xa0, 0xa0 },
+    { 0x1680, 0x1680 }, { 0x2000, 0x200a }, { 0x2028, 0x2029 },
+    { 0x202f, 0x202f }, { 0x205f, 0x205f }, { 0x3000, 0x3000 },
+    { 0, 0 }
+};
+
+
+/*
+ * Unicode 14 categories Z, Cc, Cf, Co and Cs above ASCII: email-validator
+ * refuses them in an address, as they are invisible or unsafe to display
+ */
+static ngx_http_users_range_t  ngx_http_users_unsafe[] = {
+    { 0x80, 0xa0 }, { 0xad, 0xad }, { 0x600, 0x605 }, { 0x61c, 0x61c },
+    { 0x6dd, 0x6dd }, { 0x70f, 0x70f }, { 0x890, 0x891 }, { 0x8e2, 0x8e2 },
+    { 0x1680, 0x1680 }, { 0x180e, 0x180e }, { 0x2000, 0x200f },
+    { 0x2028, 0x202f }, { 0x205f, 0x206f }, { 0x3000, 0x3000 },
+    { 0xd800, 0xf8ff }, { 0xfeff, 0xfeff }, { 0xfff9, 0xfffb },
+    { 0x110bd, 0x110bd }, { 0x110cd, 0x110cd }, { 0x13430, 0x13438 },
+    { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 },
+    { 0xe0020, 0xe007f }, { 0xf0000, 0x10ffff },
+    { 0, 0 }
+};
+
+
+/* IANA special-use names that email-validator refuses as a domain */
+static ngx_str_t  ngx_http_users_special_tlds[] = {
+    ngx_string("arpa"),
+    ngx_string("invalid"),
+    ngx_string("local"),
+    ngx_string("localhost"),
+    ngx_string("onion"),
+    ngx_string("test"),
+    ngx_null_string
+};
+
+
+static ngx_str_t  ngx_http_users_themes[] = {
+    ngx_string("light"),
+    ngx_string("dark"),
+    ngx_string("system"),
+    ngx_null_string
+};
+
+
+/* irregular grandfathered tags, which the BCP 47 grammar does not cover */
+static ngx_str_t  ngx_http_users_irregular_tags[] = {
+    ngx_string("en-gb-oed"),
+    ngx_string("i-ami"),
+    ngx_string("i-bnn"),
+    ngx_string("i-default"),
+    ngx_string("i-enochian"),
+    ngx_string("i-hak"),
+    ngx_string("i-klingon"),
+    ngx_string("i-lux"),
+    ngx_string("i-mingo"),
+    ngx_string("i-navajo"),
+    ngx_string("i-pwn"),
+    ngx_string("i-tao"),
+    ngx_string("i-tay"),
+    ngx_string("i-tsu"),
+    ngx_string("sgn-be-fr"),
+    ngx_string("sgn-be-nl"),
+    ngx_string("sgn-ch-de"),
+    ngx_null_string
+};
+
+
+/* the zone names of tzdata, sorted; NULL when the file could not be read */
+static ngx_str_t   *ngx_http_users_zones;
+static ngx_uint_t   ngx_http_users_nzones;
+
+
+ngx_int_t
+ngx_http_users_json_validate(ngx_pool_t *pool, ngx_str_t *body,
+    ngx_http_users_field_t *fields, ngx_uint_t nfields,
+    ngx_http_users_value_t *values, ngx_array_t *errors)
+{
+    char          *text;
+    json_t        *root, *json;
+    ngx_int_t      rc;
+    ngx_uint_t     i, nelts;
+    json_error_t   err;
+
+    ngx_memzero(values, nfields * sizeof(ngx_http_users_value_t));
+
+    /* jansson refuses a NULL buffer even when it is empty */
+    text = body->len ? (char *) body->data : "";
+
+    /*
+     * Scalars are decoded too, so that "1" is reported as not being an
+     * object, as pydantic does, rather than as a syntax error.
+     */
+    root = json_loadb(text, body->len, JSON_REJECT_DUPLICATES|JSON_DECODE_ANY,
+                      &err);
+    if (root == NULL) {
+        return ngx_http_users_json_syntax(pool, &err, errors);
+    }
+
+    nelts = errors->nelts;
+
+    if (!json_is_object(root)) {
+        rc = ngx_http_users_json_error(errors, &ngx_http_users_whole,
+                                       "value is not a valid dict",
+                                       "type_error.dict");
+        goto done;
+    }
+
+    for (i = 0; i < nfields; i++) {
+        json = json_object_getn(root, (char *) fields[i].name.data,
+                                fields[i].name.len);
+
+        rc = ngx_http_users_json_field(pool, &fields[i], json, &values[i],
+                                       errors);
+        if (rc != NGX_OK) {
+            goto done;
+        }
+    }
+
+    rc = ngx_http_users_json_unknown(pool, fields, nfields, root, errors);
+
+done:
+
+    json_decref(root);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return (errors->nelts == nelts) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_users_json_field(ngx_pool_t *pool, ngx_http_users_field_t *field,
+    json_t *json, ngx_http_users_value_t *value, ngx_array_t *errors)
+{
+    size_t                       len, chars;
+    ngx_http_users_violation_t  *violation;
+
+    if (json == NULL) {
+        if (field->required) {
+            return ngx_http_users_json_error(errors, &field->name,
+                                             "field required",
+                                             "value_error.missing");
+        }
+
+        return NGX_OK;
+    }
+
+    if (json_is_null(json)) {
+        if (!field->nullable) {
+            return ngx_http_users_json_error(errors, &field->name,
+                                             "none is not an allowed value",
+                                             "type_error.none.not_allowed");
+        }
+
+        value->present = 1;
+        value->null = 1;
+        return NGX_OK;
+    }
+
+    if (field->type == NGX_HTTP_USERS_FIELD_BOOL) {
+        if (!json_is_boolean(json)) {
+            /* pydantic's StrictBool says value_error, not type_error */
+            return ngx_http_users_json_error(errors, &field->name,
+                                             "value is not a valid boolean",
+                                             "value_error.strictbool");
+        }
+
+        value->present = 1;
+        value->boolean = json_is_true(json);
+        return NGX_OK;
+    }
+
+    if (!json_is_string(json)) {
+        return ngx_http_users_json_error(errors, &field->name,
+                                         "str type expected",
+                                         "type_error.str");
+    }
+
+    len = json_string_length(json);
+
+    value->str.data = ngx_pnalloc(pool, len + 1);
+    if (value->str.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->str.data, json_string_value(json), len);
+    value->str.data[len] = '\0';
+    value->str.len = len;
+
+    /* jansson has checked the UTF-8 already */
+    chars = ngx_http_users_utf8_chars(value->str.data, len);
+
+    if (chars < field->min_chars) {
+        return ngx_http_users_json_length(pool, &field->name, "at least",
+                                          field->min_chars,
+                                          "value_error.any_str.min_length",
+                                          errors);
+    }
+
+    if (field->max_chars && chars > field->max_chars) {
+        return ngx_http_users_json_length(pool, &field->name, "at most",
+                                          field->max_chars,
+                                          "value_error.any_str.max_length",
+                                          errors);
+    }
+
+    if (field->check) {
+        violation = field->check(&value->str);
+
+        if (violation) {
+            return ngx_http_users_json_error(errors, &field->name,
+                                             violation->msg, violation->type);
+        }
+    }
+
+    value->present = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_json_unknown(ngx_pool_t *pool, ngx_http_users_field_t *fields,
+    ngx_uint_t nfields, json_t *root, ngx_array_t *errors)
+{
+    size_t       len;
+    json_t      *value;
+    ngx_str_t   *name;
+    ngx_uint_t   i;
+    const char  *key;
+
+    /* objects keep the order of their keys, as pydantic lists extra ones */
+
+    json_object_foreach(root, key, value) {
+
+        /* jansson refuses NUL in keys, so a key ends at its NUL */
+        len = ngx_strlen(key);
+
+        for (i = 0; i < nfields; i++) {
+            if (fields[i].name.len == len
+                && ngx_strncmp(fields[i].name.data, key, len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i < nfields) {
+            continue;
+        }
+
+        name = ngx_palloc(pool, sizeof(ngx_str_t));
+        if (name == NULL) {
+            return NGX_ERROR;
+        }
+
+        name->data = ngx_pnalloc(pool, len);
+        if (name->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        name->len = len;
+        ngx_memcpy(name->data, key, len);
+
+        if (ngx_http_users_json_error(errors, name,
+                                      "extra fields not permitted",
+                                      "value_error.extra")
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_json_syntax(ngx_pool_t *pool, json_error_t *err,
+    ngx_array_t *errors)
+{
+    u_char  *msg, *p, *text;
+
+    if (json_error_code(err) == json_error_out_of_memory) {
+        return NGX_ERROR;
+    }
+
+    msg = ngx_pnalloc(pool, sizeof("invalid JSON: ") - 1
+                            + JSON_ERROR_TEXT_LENGTH
+                            + sizeof(": line  column ") + 2 * NGX_INT_T_LEN);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(msg, "invalid JSON: ", sizeof("invalid JSON: ") - 1);
+
+    /*
+     * jansson quotes the bytes near the error, which may be anything:
+     * the message is sent back in a JSON string, so keep it printable ASCII
+     */
+
+    for (text = (u_char *) err->text; *text; text++) {
+        *p++ = (*text >= 0x20 && *text < 0x7f) ? *text : '?';
+    }
+
+    (void) ngx_sprintf(p, ": line %d column %d%Z", err->line, err->column);
+
+    if (ngx_http_users_json_error(errors, &ngx_http_users_whole, (char *) msg,
+                                  "value_error.jsondecode")
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_users_json_length(ngx_pool_t *pool, ngx_str_t *field, char *bound,
+    ngx_uint_t limit, char *type, ngx_array_t *errors)
+{
+    u_char  *msg;
+
+    msg = ngx_pnalloc(pool, sizeof("ensure this value has at least "
+                                   " characters") + NGX_INT_T_LEN);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_sprintf(msg, "ensure this value has %s %ui characters%Z",
+                       bound, limit);
+
+    return ngx_http_users_json_error(errors, field, (char *) msg, type);
+}
+
+
+static ngx_int_t
+ngx_http_users_json_error(ngx_array_t *errors, ngx_str_t *field, char *msg,
+    char *type)
+{
+    ngx_http_users_error_t  *e;
+
+    e = ngx_array_push(errors);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    e->loc = ngx_http_users_body;
+    e->field = *field;
+    e->msg.len = ngx_strlen(msg);
+    e->msg.data = (u_char *) msg;
+    e->type.len = ngx_strlen(type);
+    e->type.data = (u_char *) type;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Returns the number of code points, or (size_t) -1 when the text is not
+ * UTF-8 (overlong forms, surrogates and code points above U+10FFFF
+ * included), so that callers can validate and count in one pass.
+ */
+
+size_t
+ngx_http_users_utf8_chars(u_char *p, size_t len)
+{
+    u_char  *last;
+    size_t   n;
+
+    last = p + len;
+
+    for (n = 0; p < last; n++) {
+        if (ngx_http_users_utf8_next(&p, last) == NGX_HTTP_USERS_UTF8_BAD) {
+            return (size_t) -1;
+        }
+    }
+
+    return n;
+}
+
+
+static uint32_t
+ngx_http_users_utf8_next(u_char **p, u_char *last)
+{
+    u_char    *s;
+    size_t     n, i;
+    uint32_t   u, min;
+
+    s = *p;
+    u = *s++;
+
+    if (u < 0x80) {
+        *p = s;
+        return u;
+    }
+
+    if ((u & 0xe0) == 0xc0) {
+        n = 1;
+        u &= 0x1f;
+        min = 0x80;
+
+    } else if ((u & 0xf0) == 0xe0) {
+        n = 2;
+        u &= 0x0f;
+        min = 0x800;
+
+    } else if ((u & 0xf8) == 0xf0) {
+        n = 3;
+        u &= 0x07;
+        min = 0x10000;
+
+    } else {
+        return NGX_HTTP_USERS_UTF8_BAD;
+    }
+
+    if ((size_t) (last - s) < n) {
+        return NGX_HTTP_USERS_UTF8_BAD;
+    }
+
+    for (i = 0; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return NGX_HTTP_USERS_UTF8_BAD;
+        }
+
+        u = (u << 6) | (s[i] & 0x3f);
+    }
+
+    if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
+        return NGX_HTTP_USERS_UTF8_BAD;
+    }
+
+    *p = s + n;
+
+    return u;
+}
+
+
+static ngx_uint_t
+ngx_http_users_utf8_in(ngx_str_t *value, ngx_http_users_range_t *ranges)
+{
+    u_char                  *p, *last;
+    uint32_t                 u;
+    ngx_http_users_range_t  *r;
+
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last) {
+        u = ngx_http_users_utf8_next(&p, last);
+
+        if (u == NGX_HTTP_USERS_UTF8_BAD) {
+            return 1;
+        }
+
+        for (r = ranges; r->high; r++) {
+            if (u >= r->low && u <= r->high) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The syntax checks of email-validator without its DNS lookups:
+ * one "@", a dot-atom local part where UTF-8 is allowed, a domain of
+ * letter-digit-hyphen labels (or UTF-8 ones) under a TLD ending with a
+ * letter, and no invisible or unsafe code point.
+ */
+
+ngx_http_users_violation_t *
+ngx_http_users_check_email(ngx_str_t *value)
+{
+    u_char  *at, *last;
+
+    /* the limit of RFC 3696 errata 1690 is in octets */
+    if (value->len > NGX_HTTP_USERS_EMAIL_MAX) {
+        return &ngx_http_users_bad_email;
+    }
+
+    last = value->data + value->len;
+
+    at = ngx_strlchr(value->data, last, '@');
+
+    if (at == NULL
+        || ngx_strlchr(at + 1, last, '@') != NULL
+        || ngx_http_users_email_local(value->data, at) != NGX_OK
+        || ngx_http_users_email_domain(at + 1, last) != NGX_OK
+        || ngx_http_users_utf8_in(value, ngx_http_users_unsafe))
+    {
+        return &ngx_http_users_bad_email;
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_users_email_local(u_char *p, u_char *last)
+{
+    u_char      c;
+    ngx_uint_t  dot;
+
+    /* atext of RFC 5322; bytes of UTF-8 sequences are checked elsewhere */
+    static uint32_t  atext[] = {
+        0x00000000, /* 0000 0000 0000 0000  0000 0000 0000 0000 */
+
+                    /* ?>=< ;:98 7654 3210  /.-, +*)( '&%$ #"!  */
+        0xa3ffacfa, /* 1010 0011 1111 1111  1010 1100 1111 1010 */
+
+                    /* _^]\ [ZYX WVUT SRQP  ONML KJIH GFED CBA@ */
+        0xc7fffffe, /* 1100 0111 1111 1111  1111 1111 1111 1110 */
+
+                    /*  ~}| {zyx wvut srqp  onml kjih gfed cba` */
+        0x7fffffff, /* 0111 1111 1111 1111  1111 1111 1111 1111 */
+
+        0xffffffff, /* 1111 1111 1111 1111  1111 1111 1111 1111 */
+        0xffffffff, /* 1111 1111 1111 1111  1111 1111 1111 1111 */
+        0xffffffff, /* 1111 1111 1111 1111  1111 1111 1111 1111 */
+        0xffffffff  /* 1111 1111 1111 1111  1111 1111 1111 1111 */
+    };
+
+    if (p == last || last - p > NGX_HTTP_USERS_LOCAL_MAX) {
+        return NGX_DECLINED;
+    }
+
+    /* a dot-atom: no dot first, last, or after another dot */
+
+    dot = 1;
+
+    for ( /* void */ ; p < last; p++) {
+        c = *p;
+
+        if (c == '.') {
+            if (dot) {
+                return NGX_DECLINED;
+            }
+
+            dot = 1;
+            continue;
+        }
+
+        if (!(atext[c >> 5] & (1U << (c & 0x1f)))) {
+            return NGX_DECLINED;
+        }
+
+        dot = 0;
+    }
+
+    return dot ? NGX_DECLINED : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_email_domain(u_char *start, u_char *last)
+{
+    u_char      *label, *end, *p;
+    ngx_str_t   *tld;
+    ngx_uint_t   ascii;
+
+    for (label = start; /* void */ ; label = end + 1) {
+
+        end = ngx_strlchr(label, last, '.');
+        if (end == NULL) {
+            end = last;
+        }
+
+        if (label == end
+            || end - label > NGX_HTTP_USERS_LABEL_MAX
+            || *label == '-'
+            || end[-1] == '-')
+        {
+            return NGX_DECLINED;
+        }
+
+        /* IDNA keeps "--" in third and fourth place for "xn--" labels */
+        if (end - label >= 4 && label[2] == '-' && label[3] == '-'
+            && ngx_strncasecmp(label, (u_char *) "xn", 2) != 0)
+        {
+            return NGX_DECLINED;
+        }
+
+        ascii = 1;
+
+        for (p = label; p < end; p++) {
+            if (*p >= 0x80) {
+                ascii = 0;
+
+            } else if (*p != '-' && !ngx_http_users_is_alnum(*p)) {
+                return NGX_DECLINED;
+            }
+        }
+
+        if (end == last) {
+            break;
+        }
+    }
+
+    /* a domain without a dot is no mail domain */
+    if (label == start) {
+        return NGX_DECLINED;
+    }
+
+    /* every ASCII TLD ends with a letter; IDNA ones are left alone */
+    if (ascii && !ngx_http_users_is_alpha(last[-1])) {
+        return NGX_DECLINED;
+    }
+
+    for (tld = ngx_http_users_special_tlds; tld->len; tld++) {
+        if ((size_t) (last - label) == tld->len
+            && ngx_strncasecmp(label, tld->data, tld->len) == 0)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An absolute http or https URL, in the order and with the messages of
+ * pydantic's AnyHttpUrl: scheme, port, trailing characters, then host.
+ */
+
+ngx_http_users_violation_t *
+ngx_http_users_check_url(ngx_str_t *value)
+{
+    u_char      *p, *last, *scheme, *host, *end;
+    ngx_uint_t   port, ipv6;
+
+    if (ngx_http_users_utf8_in(value, ngx_http_users_spaces)) {
+        return &ngx_http_users_url_space;
+    }
+
+    p = value->data;
+    last = p + value->len;
+
+    /* pydantic's scheme is [a-z][a-z0-9+.-]+ followed by "://" */
+
+    scheme = p;
+
+    if (p == last || !ngx_http_users_is_alpha(*p)) {
+        return &ngx_http_users_url_scheme;
+    }
+
+    for (p++; p < last; p++) {
+        if (!ngx_http_users_is_alnum(*p)
+            && *p != '+' && *p != '-' && *p != '.')
+        {
+            break;
+        }
+    }
+
+    if (p - scheme < 2
+        || last - p < 3
+        || ngx_strncmp(p, "://", 3) != 0)
+    {
+        return &ngx_http_users_url_scheme;
+    }
+
+    /* "http" is "https" without its last letter */
+    if ((p - scheme != 4 && p - scheme != 5)
+        || ngx_strncasecmp(scheme, (u_char *) "https", p - scheme) != 0)
+    {
+        return &ngx_http_users_url_permitted;
+    }
+
+    p += 3;
+
+    /* user information ends at the last "@" before the path */
+
+    end = ngx_strlchr(p, last, '/');
+    if (end == NULL) {
+        end = last;
+    }
+
+    for (host = p; p < end; p++) {
+        if (*p == '@') {
+            host = p + 1;
+        }
+    }
+
+    end = ngx_http_users_url_ipv6(host, last);
+    ipv6 = (end != NULL);
+
+    if (!ipv6) {
+        for (end = host; end < last; end++) {
+            if (*end == '/' || *end == ':' || *end == '?' || *end == '#') {
+                break;
+            }
+        }
+    }
+
+    p = end;
+    port = 0;
+
+    if (last - p > 1 && p[0] == ':' && ngx_http_users_is_digit(p[1])) {
+        for (p++; p < last && ngx_http_users_is_digit(*p); p++) {
+            if (port <= 65535) {
+                port = port * 10 + *p - '0';
+            }
+        }
+    }
+
+    if (port > 65535) {
+        return &ngx_http_users_url_port;
+    }
+
+    /* a path, query and fragment may hold anything but a second "#" */
+
+    if (p < last) {
+        if (*p != '/' && *p != '?' && *p != '#') {
+            return &ngx_http_users_url_extra;
+        }
+
+        p = ngx_strlchr(p, last, '#');
+
+        if (p && ngx_strlchr(p + 1, last, '#')) {
+            return &ngx_http_users_url_extra;
+        }
+    }
+
+    if (!ipv6 && ngx_http_users_url_host(host, end) != NGX_OK) {
+        return &ngx_http_users_url_host_invalid;
+    }
+
+    return NULL;
+}
+
+
+/* "[", hex digits and colons, one of them before the last one, "]" */
+
+static u_char *
+ngx_http_users_url_ipv6(u_char *p, u_char *last)
+{
+    u_char  *colon;
+
+    if (p == last || *p != '[') {
+        return NULL;
+    }
+
+    colon = NULL;
+
+    for (p++; p < last; p++) {
+        if (*p == ':') {
+            if (colon == NULL) {
+                colon = p;
+            }
+
+        } else if (!ngx_http_users_is_digit(*p)
+                   && !((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f'))
+        {
+            break;
+        }
+    }
+
+    if (colon == NULL || colon + 1 == p || p == last || *p != ']') {
+        return NULL;
+    }
+
+    p++;
+
+    if (p < last && *p != '/' && *p != ':' && *p != '#' && *p != '?') {
+        return NULL;
+    }
+
+    return p;
+}
+
+
+/*
+ * pydantic's domain: dot-separated labels of 1 to 63 code points from
+ * its class [_0-9a-\U00040000] matched case-insensitively (so "{|}~"
+ * and DEL as well), hyphens inside, and an optional trailing dot.
+ */
+
+static ngx_int_t
+ngx_http_users_url_host(u_char *p, u_char *last)
+{
+    u_char      *label;
+    uint32_t     u;
+    ngx_uint_t   n;
+
+    if (p < last && last[-1] == '.') {
+        last--;
+    }
+
+    for ( ;; ) {
+        label = p;
+
+        for (n = 0; p < last && *p != '.'; n++) {
+            u = ngx_http_users_utf8_next(&p, last);
+
+            if (u != '_' && u != '-' && !ngx_http_users_is_alnum(u)
+                && (u < 'a' || u > 0x40000))
+            {
+                return NGX_DECLINED;
+            }
+        }
+
+        if (n == 0 || n > NGX_HTTP_USERS_LABEL_MAX
+            || *label == '-' || p[-1] == '-')
+        {
+            return NGX_DECLINED;
+        }
+
+        if (p == last) {
+            return NGX_OK;
+        }
+
+        p++;
+    }
+}
+
+
+ngx_http_users_violation_t *
+ngx_http_users_check_phone(ngx_str_t *value)
+{
+    u_char  *p, *last;
+
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+        if (!ngx_http_users_is_digit(*p)
+            && *p != ' ' && *p != '+' && *p != '-'
+            && *p != '(' && *p != ')' && *p != '.')
+        {
+            return &ngx_http_users_bad_phone;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_users_violation_t *
+ngx_http_users_check_theme(ngx_str_t *value)
+{
+    ngx_str_t  *theme;
+
+    for (theme = ngx_http_users_themes; theme->len; theme++) {
+        if (value->len == theme->len
+            && ngx_strncmp(value->data, theme->data, theme->len) == 0)
+        {
+            return NULL;
+        }
+    }
+
+    return &ngx_http_users_bad_theme;
+}
+
+
+/*
+ * The peer's BCP 47 grammar, case-insensitive: language (and extlangs),
+ * script, region, variants, extensions, private use; or private use
+ * alone; or an irregular grandfathered tag.  Every subtag has one shape
+ * only at its place, so a left-to-right scan needs no backtracking.
+ */
+
+ngx_http_users_violation_t *
+ngx_http_users_check_language(ngx_str_t *value)
+{
+    ngx_str_t   *tag, tags[NGX_HTTP_USERS_SUBTAGS_MAX];
+    ngx_uint_t   i, k, n;
+
+    for (tag = ngx_http_users_irregular_tags; tag->len; tag++) {
+        if (value->len == tag->len
+            && ngx_strncasecmp(value->data, tag->data, tag->len) == 0)
+        {
+            return NULL;
+        }
+    }
+
+    n = ngx_http_users_language_tags(value, tags);
+
+    if (n == 0) {
+        return &ngx_http_users_bad_language;
+    }
+
+    if (tags[0].len == 1) {
+        if (n > 1 && (tags[0].data[0] | 0x20) == 'x') {
+            return NULL;
+        }
+
+        return &ngx_http_users_bad_language;
+    }
+
+    if (!ngx_http_users_language_is(&tags[0], 2, 8, 0)) {
+        return &ngx_http_users_bad_language;
+    }
+
+    i = 1;
+
+    if (tags[0].len <= 3) {
+        for (k = 0;
+             k < 3 && i < n && ngx_http_users_language_is(&tags[i], 3, 3, 0);
+             k++)
+        {
+            i++;
+        }
+    }
+
+    if (i < n && ngx_http_users_language_is(&tags[i], 4, 4, 0)) {
+        i++;
+    }
+
+    if (i < n
+        && (ngx_http_users_language_is(&tags[i], 2, 2, 0)
+            || ngx_http_users_language_is(&tags[i], 3, 3, 1)))
+    {
+        i++;
+    }
+
+    while (i < n
+           && (tags[i].len >= 5
+               || (tags[i].len == 4
+                   && ngx_http_users_is_digit(tags[i].data[0]))))
+    {
+        i++;
+    }
+
+    while (i < n && tags[i].len == 1 && (tags[i].data[0] | 0x20) != 'x') {
+        k = ++i;
+
+        while (i < n && tags[i].len >= 2) {
+            i++;
+        }
+
+        if (i == k) {
+            return &ngx_http_users_bad_language;
+        }
+    }
+
+    /* a singleton left here is "x": private use takes the rest */
+    if (i + 1 < n && tags[i].len == 1) {
+        i = n;
+    }
+
+    return (i == n) ? NULL : &ngx_http_users_bad_language;
+}
+
+
+/* splits at "-"; 0 unless every subtag has 1 to 8 letters or digits */
+
+static ngx_uint_t
+ngx_http_users_language_tags(ngx_str_t *value, ngx_str_t *tags)
+{
+    u_char      *p, *last;
+    ngx_uint_t   n;
+
+    p = value->data;
+    last = p + value->len;
+
+    for (n = 0; n < NGX_HTTP_USERS_SUBTAGS_MAX; n++) {
+        tags[n].data = p;
+
+        while (p < last && ngx_http_users_is_alnum(*p)) {
+            p++;
+        }
+
+        tags[n].len = p - tags[n].data;
+
+        if (tags[n].len == 0 || tags[n].len > 8) {
+            return 0;
+        }
+
+        if (p == last) {
+            return n + 1;
+        }
+
+        if (*p++ != '-') {
+            return 0;
+        }
+    }
+
+    return 0;
+}
+
+
+static ngx_uint_t
+ngx_http_users_language_is(ngx_str_t *tag, size_t min, size_t max,
+    ngx_uint_t digits)
+{
+    size_t  i;
+
+    if (tag->len < min || tag->len > max) {
+        return 0;
+    }
+
+    for (i = 0; i < tag->len; i++) {
+        if (digits ? !ngx_http_users_is_digit(tag->data[i])
+                   : !ngx_http_users_is_alpha(tag->data[i]))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+ngx_http_users_violation_t *
+ngx_http_users_check_timezone(ngx_str_t *value)
+{
+    int         rc;
+    ngx_uint_t  lo, hi, mid;
+
+    if (value->len == 3 && ngx_strncmp(value->data, "UTC", 3) == 0) {
+        return NULL;
+    }
+
+    if (ngx_http_users_zones == NULL) {
+        return ngx_http_users_timezone_syntax(value)
+               ? NULL : &ngx_http_users_bad_timezone;
+    }
+
+    lo = 0;
+    hi = ngx_http_users_nzones;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        rc = ngx_http_users_timezone_cmp(value, &ngx_http_users_zones[mid]);
+
+        if (rc == 0) {
+            return NULL;
+        }
+
+        if (rc < 0) {
+            hi = mid;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return &ngx_http_users_bad_timezone;
+}
+
+
+ngx_int_t
+ngx_http_users_timezones_load(ngx_cycle_t *cycle)
+{
+    u_char       *p, *last, *eol, *name, *end;
+    ngx_int_t     rc;
+    ngx_str_t     text, *zone;
+    ngx_array_t   zones;
+
+    ngx_http_users_zones = NULL;
+    ngx_http_users_nzones = 0;
+    ngx_str_null(&text);
+
+    rc = ngx_http_users_timezones_read(cycle, &text);
+
+    if (rc != NGX_OK) {
+        return (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
+    }
+
+    if (ngx_array_init(&zones, cycle->pool, NGX_HTTP_USERS_ZONES_SIZE,
+                       sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        goto failed;
+    }
+
+    /* "Z name ..." lines name zones, "L target name" lines name links */
+
+    last = text.data + text.len;
+
+    for (p = text.data; p < last; p = eol + 1) {
+
+        /* the text ends with LF */
+        eol = ngx_strlchr(p, last, LF);
+
+        if (eol - p < 2 || p[1] != ' ' || (p[0] != 'Z' && p[0] != 'L')) {
+            continue;
+        }
+
+        name = p + 2;
+
+        if (p[0] == 'L') {
+            name = ngx_strlchr(name, eol, ' ');
+
+            if (name == NULL) {
+                continue;
+            }
+
+            name++;
+        }
+
+        end = ngx_strlchr(name, eol, ' ');
+        if (end == NULL) {
+            end = eol;
+        }
+
+        if (end == name) {
+            continue;
+        }
+
+        zone = ngx_array_push(&zones);
+        if (zone == NULL) {
+            goto failed;
+        }
+
+        zone->len = end - name;
+        zone->data = ngx_pnalloc(cycle->pool, zone->len);
+        if (zone->data == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(zone->data, name, zone->len);
+    }
+
+    ngx_pfree(cycle->pool, text.data);
+
+    if (zones.nelts == 0) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "no zone names in \"" NGX_HTTP_USERS_TZDATA "\""
+                      NGX_HTTP_USERS_TZ_FALLBACK);
+        return NGX_OK;
+    }
+
+    ngx_qsort(zones.elts, zones.nelts, sizeof(ngx_str_t),
+              ngx_http_users_timezone_cmp);
+
+    ngx_http_users_zones = zones.elts;
+    ngx_http_users_nzones = zones.nelts;
+
+    return NGX_OK;
+
+failed:
+
+    ngx_pfree(cycle->pool, text.data);
+
+    return NGX_ERROR;
+}
+
+
+/* the file with an LF appended, so that every line ends with one */
+
+static ngx_int_t
+ngx_http_users_timezones_read(ngx_cycle_t *cycle, ngx_str_t *text)
+{
+    size_t           size;
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_file_info_t  fi;
+
+    fd = ngx_open_file(NGX_HTTP_USERS_TZDATA, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                      ngx_open_file_n " \"" NGX_HTTP_USERS_TZDATA "\" failed"
+                      NGX_HTTP_USERS_TZ_FALLBACK);
+        return NGX_DECLINED;
+    }
+
+    rc = NGX_DECLINED;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                      ngx_fd_info_n " \"" NGX_HTTP_USERS_TZDATA "\" failed"
+                      NGX_HTTP_USERS_TZ_FALLBACK);
+        goto close;
+    }
+
+    size = (size_t) ngx_file_size(&fi);
+
+    text->data = ngx_pnalloc(cycle->pool, size + 1);
+    if (text->data == NULL) {
+        rc = NGX_ERROR;
+        goto close;
+    }
+
+    n = ngx_read_fd(fd, text->data, size);
+
+    if (n != (ssize_t) size) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                      ngx_read_fd_n " \"" NGX_HTTP_USERS_TZDATA "\" failed"
+                      NGX_HTTP_USERS_TZ_FALLBACK);
+        ngx_pfree(cycle->pool, text->data);
+        goto close;
+    }
+
+    text->data[size] = LF;
+    text->len = size + 1;
+
+    rc = NGX_OK;
+
+close:
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                      ngx_close_file_n " \"" NGX_HTTP_USERS_TZDATA "\" failed");
+    }
+
+    return rc;
+}
+
+
+/* the rules of tzdata's Theory file, when tzdata itself is missing */
+
+static ngx_uint_t
+ngx_http_users_timezone_syntax(ngx_str_t *value)
+{
+    u_char  *p, *last, *part;
+
+    p = value->data;
+    last = p + value->len;
+
+    for (part = p; /* void */ ; p++) {
+
+        if (p == last || *p == '/') {
+            if (p == part || *part == '-' || *part == '.') {
+                return 0;
+            }
+
+            if (p == last) {
+                return 1;
+            }
+
+            part = p + 1;
+            continue;
+        }
+
+        if (!ngx_http_users_is_alnum(*p)
+            && *p != '.' && *p != '_' && *p != '+' && *p != '-')
+        {
+            return 0;
+        }
+    }
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_users_timezone_cmp(const void *one, const void *two)
+{
+    int         rc;
+    ngx_str_t  *a, *b;
+
+    a = (ngx_str_t *) one;
+    b = (ngx_str_t *) two;
+
+    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (a->len < b->len) ? -1 : (a->len > b->len);
+}

@@ -1,0 +1,196 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * Argon2id (libsodium's crypto_pwhash_str) on a dedicated nginx thread
+ * pool: a hash costs tens of milliseconds and must never run on the event
+ * loop.  The thread touches only its task: the password and hash copies in
+ * request-pool memory that r->main->blocked keeps alive, and the cost
+ * parameters.
+ */
+
+
+#include "ngx_http_users_module.h"
+#include <sodium.h>
+
+
+static void ngx_http_users_password_thread(void *data, ngx_log_t *log);
+static void ngx_http_users_password_done(ngx_event_t *ev);
+
+
+ngx_int_t
+ngx_http_users_password_post(ngx_http_request_t *r, ngx_http_users_pw_e kind,
+    ngx_str_t *password, ngx_str_t *hash, ngx_http_users_handler_pt resume)
+{
+    ngx_thread_task_t           *task;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_pw_task_t    *t;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_users_pw_task_t));
+    if (task == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    t = task->ctx;
+
+    t->kind = kind;
+    t->opslimit = umcf->pw_opslimit;
+    t->memlimit = umcf->pw_memlimit;
+    t->password_len = password->len;
+
+    t->password = ngx_pnalloc(r->pool, password->len + 1);
+    t->out = ngx_pnalloc(r->pool, crypto_pwhash_STRBYTES);
+    if (t->password == NULL || t->out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(t->password, password->data, password->len);
+
+    if (kind == NGX_HTTP_USERS_PW_VERIFY) {
+        /* an unknown account costs the same: the dummy hash is verified */
+        if (hash == NULL || hash->len == 0) {
+            hash = &umcf->dummy_hash;
+        }
+
+        t->hash = ngx_pnalloc(r->pool, hash->len + 1);
+        if (t->hash == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(t->hash, hash->data, hash->len);
+        t->hash[hash->len] = '\0';
+    }
+
+    task->handler = ngx_http_users_password_thread;
+    task->event.handler = ngx_http_users_password_done;
+    task->event.data = r;
+
+    if (ngx_thread_task_post(umcf->thread_pool, task) != NGX_OK) {
+        /* the queue is full: the service is saturated, not broken */
+        sodium_memzero(t->password, t->password_len);
+        return ngx_http_users_send_unavailable(r);
+    }
+
+    r->main->blocked++;
+
+    ctx->task = t;
+    ctx->resume = resume;
+    ctx->waiting = 1;
+    r->write_event_handler = ngx_http_users_resume;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_users_password_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_users_pw_task_t *t = data;
+
+    if (t->kind == NGX_HTTP_USERS_PW_HASH) {
+        t->ok = crypto_pwhash_str((char *) t->out, (char *) t->password,
+                                  t->password_len, t->opslimit, t->memlimit)
+                == 0;
+
+    } else {
+        t->ok = crypto_pwhash_str_verify((char *) t->hash,
+                                         (char *) t->password,
+                                         t->password_len)
+                == 0;
+
+        /* an older cost is upgraded while the plaintext is at hand */
+        if (t->ok
+            && crypto_pwhash_str_needs_rehash((char *) t->hash, t->opslimit,
+                                              t->memlimit)
+               == 1)
+        {
+            t->rehashed = crypto_pwhash_str((char *) t->out,
+                                            (char *) t->password,
+                                            t->password_len, t->opslimit,
+                                            t->memlimit)
+                          == 0;
+        }
+    }
+
+    sodium_memzero(t->password, t->password_len);
+}
+
+
+static void
+ngx_http_users_password_done(ngx_event_t *ev)
+{
+    ngx_connection_t      *c;
+    ngx_http_request_t    *r;
+    ngx_http_users_ctx_t  *ctx;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    if (ctx) {
+        ctx->waiting = 0;
+    }
+
+    /* a request terminated meanwhile has nginx's finalizer here */
+    r->write_event_handler(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The hash verified for unknown emails: same parameters as real ones, so
+ * a wrong email costs the same time as a wrong password.
+ */
+
+ngx_int_t
+ngx_http_users_password_dummy(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf)
+{
+    u_char     random[32];
+    ngx_str_t  password;
+
+    randombytes_buf(random, sizeof(random));
+
+    password.data = random;
+    password.len = sizeof(random);
+
+    return ngx_http_users_password_hash_now(cycle->pool, umcf, &password,
+                                            &umcf->dummy_hash);
+}
+
+
+/* for the master at configuration time only: it blocks */
+
+ngx_int_t
+ngx_http_users_password_hash_now(ngx_pool_t *pool,
+    ngx_http_users_main_conf_t *umcf, ngx_str_t *password, ngx_str_t *hash)
+{
+    hash->data = ngx_pnalloc(pool, crypto_pwhash_STRBYTES);
+    if (hash->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (crypto_pwhash_str((char *) hash->data, (char *) password->data,
+                          password->len, umcf->pw_opslimit, umcf->pw_memlimit)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, ngx_cycle->log, 0,
+                      "users: crypto_pwhash_str() failed: out of memory?");
+        return NGX_ERROR;
+    }
+
+    hash->len = ngx_strlen(hash->data);
+
+    sodium_memzero(password->data, password->len);
+
+    return NGX_OK;
+}

@@ -1,0 +1,193 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * /profile: one's own profile and preferences, and other users' public
+ * profiles.  The writes authenticate inside their own statement (one round
+ * trip); preferences are merged into the stored object by the database, so
+ * concurrent updates of different keys all survive.
+ */
+
+
+#include "ngx_http_users_module.h"
+
+
+static ngx_int_t ngx_http_users_profile_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_public_done(ngx_http_request_t *r);
+
+
+static ngx_http_users_field_t  ngx_http_users_profile_fields[] = {
+    { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 },
+    { ngx_string("bio"), NGX_HTTP_USERS_FIELD_STRING, 0, 10000, NULL, 0, 1 },
+    { ngx_string("avatar_url"), NGX_HTTP_USERS_FIELD_STRING, 0, 500,
+      ngx_http_users_check_url, 0, 1 },
+    { ngx_string("location"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL,
+      0, 1 },
+    { ngx_string("website"), NGX_HTTP_USERS_FIELD_STRING, 0, 500,
+      ngx_http_users_check_url, 0, 1 },
+    { ngx_string("phone"), NGX_HTTP_USERS_FIELD_STRING, 0, 20,
+      ngx_http_users_check_phone, 0, 1 }
+};
+
+ngx_http_users_schema_t  ngx_http_users_profile_schema = {
+    ngx_http_users_profile_fields,
+    sizeof(ngx_http_users_profile_fields) / sizeof(ngx_http_users_field_t)
+};
+
+
+static ngx_http_users_field_t  ngx_http_users_preferences_fields[] = {
+    { ngx_string("theme"), NGX_HTTP_USERS_FIELD_STRING, 0, 0,
+      ngx_http_users_check_theme, 0, 0 },
+    { ngx_string("language"), NGX_HTTP_USERS_FIELD_STRING, 1, 35,
+      ngx_http_users_check_language, 0, 0 },
+    { ngx_string("timezone"), NGX_HTTP_USERS_FIELD_STRING, 1, 64,
+      ngx_http_users_check_timezone, 0, 0 },
+    { ngx_string("notifications_email"), NGX_HTTP_USERS_FIELD_BOOL, 0, 0,
+      NULL, 0, 0 },
+    { ngx_string("notifications_sms"), NGX_HTTP_USERS_FIELD_BOOL, 0, 0,
+      NULL, 0, 0 },
+    { ngx_string("privacy_public_profile"), NGX_HTTP_USERS_FIELD_BOOL, 0, 0,
+      NULL, 0, 0 }
+};
+
+ngx_http_users_schema_t  ngx_http_users_preferences_schema = {
+    ngx_http_users_preferences_fields,
+    sizeof(ngx_http_users_preferences_fields) / sizeof(ngx_http_users_field_t)
+};
+
+
+/* PUT /profile/me: $3 names the keys present, $4.. their values */
+
+ngx_int_t
+ngx_http_users_profile_update(ngx_http_request_t *r)
+{
+    u_char                  *p;
+    ngx_uint_t               i, mask, n;
+    ngx_str_t                params[7];
+    ngx_http_users_ctx_t    *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    n = ngx_http_users_profile_schema.nfields;
+
+    mask = 0;
+
+    for (i = 0; i < n; i++) {
+        if (ctx->values[i].present) {
+            mask |= 1 << i;
+        }
+
+        params[1 + i] = ctx->values[i].str;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[0].data = p;
+    params[0].len = ngx_sprintf(p, "%ui%Z", mask) - p - 1;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PROFILE_UPDATE, 1 + n,
+                                params, ngx_http_users_profile_done);
+}
+
+
+/*
+ * PUT /profile/me/preferences: the body was validated against the schema
+ * (known keys only, right types, no duplicates), so it is itself the
+ * patch the database merges.
+ */
+
+ngx_int_t
+ngx_http_users_preferences_update(ngx_http_request_t *r)
+{
+    ngx_str_t              patch;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    patch.len = ctx->body.len;
+    patch.data = ngx_pnalloc(r->pool, patch.len + 1);
+    if (patch.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(patch.data, ctx->body.data, patch.len);
+    patch.data[patch.len] = '\0';
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE, 1,
+                                &patch, ngx_http_users_profile_done);
+}
+
+
+ngx_int_t
+ngx_http_users_avatar_delete(ngx_http_request_t *r)
+{
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_AVATAR_DELETE, 0, NULL,
+                                ngx_http_users_profile_done);
+}
+
+
+/* the folded statements answer the caller's own representation */
+
+static ngx_int_t
+ngx_http_users_profile_done(ngx_http_request_t *r)
+{
+    ngx_uint_t             status;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    status = ngx_http_users_auth_row(r, ctx->res);
+    if (status != NGX_OK) {
+        return ngx_http_users_send_status(r, status);
+    }
+
+    return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+}
+
+
+/* GET /profile/{id}: absent, inactive and private users look the same */
+
+ngx_int_t
+ngx_http_users_public_profile(ngx_http_request_t *r)
+{
+    u_char                *p;
+    ngx_str_t              param;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    param.data = p;
+    param.len = ngx_sprintf(p, "%L%Z", ctx->path_id) - p - 1;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PUBLIC_PROFILE, 1,
+                                &param, ngx_http_users_public_done);
+}
+
+
+static ngx_int_t
+ngx_http_users_public_done(ngx_http_request_t *r)
+{
+    ngx_uint_t             status;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    status = ngx_http_users_auth_row(r, ctx->res);
+    if (status != NGX_OK) {
+        return ngx_http_users_send_status(r, status);
+    }
+
+    if (ctx->user.json.data == NULL) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                          "User not found");
+    }
+
+    return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+}

@@ -1,0 +1,664 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * The life of a request: the body is always read first, then the checks
+ * run in the contract's order (route and method, authentication, content
+ * type, validation) and the route's handler answers, possibly after
+ * PostgreSQL or the password thread pool.  The reference taken by reading
+ * the body is the one reference this module holds: whatever answers
+ * releases it with exactly one ngx_http_finalize_request().
+ */
+
+
+#include "ngx_http_users_module.h"
+
+
+static void ngx_http_users_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_start(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_authenticated(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_validate(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_read_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_media_type(ngx_http_request_t *r,
+    ngx_http_users_body_e body);
+static void ngx_http_users_path_id(ngx_http_request_t *r, ngx_str_t *text,
+    ngx_array_t *errors);
+static void ngx_http_users_pg_done(ngx_http_users_pg_op_t *op,
+    PGresult *res);
+static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
+static void ngx_http_users_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_users_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_loc_conf_t   *ulcf;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ulcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_users_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->route = ulcf->route;
+    ngx_http_set_ctx(r, ctx, ngx_http_users_module);
+
+    ctx->op = ngx_http_users_route_op(ctx->route, r->method);
+
+    if (ctx->op == NULL) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_users_send_method_not_allowed(r);
+    }
+
+    if (ctx->op->handler == ngx_http_users_meta_error) {
+        /* an error page must not read a body nginx has given up on */
+        return ngx_http_users_meta_error(r);
+    }
+
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    if (r->headers_in.content_length_n > (off_t) umcf->max_body_size) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_users_send_detail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                          "Request body too large");
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_users_cleanup;
+    cln->data = r;
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_users_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_users_body_handler(ngx_http_request_t *r)
+{
+    ngx_http_users_finish(r, ngx_http_users_start(r));
+}
+
+
+/*
+ * Runs a step's result: NGX_DONE means the step parked the request on
+ * PostgreSQL or a thread; anything else is the final rc.
+ */
+
+static void
+ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_users_start(ngx_http_request_t *r)
+{
+    char                  *detail;
+    ngx_int_t              rc;
+    ngx_http_users_op_t   *op;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    op = ctx->op;
+
+    rc = ngx_http_users_read_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (op->access == NGX_HTTP_USERS_ANYONE) {
+        rc = ngx_http_users_validate(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return op->handler(r);
+    }
+
+    if (ngx_http_users_auth_token(r, &detail) != NGX_OK) {
+        return ngx_http_users_send_unauthorized(r, detail);
+    }
+
+    /*
+     * A folded handler authenticates in its own statement, but a bad
+     * request must still be answered 401/403 first when the caller is
+     * not who the token says: then the caller's row is read first.
+     */
+
+    if (op->folded && ngx_http_users_validate_quiet(r) == NGX_OK) {
+        return op->handler(r);
+    }
+
+    return ngx_http_users_query(r, op->auth, 0, NULL,
+                                ngx_http_users_authenticated);
+}
+
+
+static ngx_int_t
+ngx_http_users_authenticated(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_uint_t             status;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    status = ngx_http_users_auth_row(r, ctx->res);
+    if (status != NGX_OK) {
+        return ngx_http_users_send_status(r, status);
+    }
+
+    rc = ngx_http_users_validate(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ctx->op->handler(r);
+}
+
+
+/*
+ * Content type, then the body against the op's schema and the path id;
+ * answers 415 or 422 itself, or returns NGX_OK.
+ */
+
+static ngx_int_t
+ngx_http_users_validate(ngx_http_request_t *r)
+{
+    ngx_int_t     rc;
+    ngx_array_t  *errors;
+
+    rc = ngx_http_users_check_input(r, &errors);
+
+    if (rc == NGX_HTTP_UNSUPPORTED_MEDIA_TYPE) {
+        return ngx_http_users_send_detail(r, rc, "Unsupported Media Type");
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_send_invalid(r, errors);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_users_validate_quiet(ngx_http_request_t *r)
+{
+    ngx_array_t  *errors;
+
+    return ngx_http_users_check_input(r, &errors);
+}
+
+
+/*
+ * NGX_OK, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, NGX_DECLINED with the 422
+ * entries in *errors, or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_users_check_input(ngx_http_request_t *r, ngx_array_t **errors)
+{
+    ngx_str_t                   id;
+    ngx_int_t                   rc;
+    ngx_http_users_op_t        *op;
+    ngx_http_users_ctx_t       *ctx;
+    ngx_http_users_schema_t    *schema;
+    ngx_http_users_loc_conf_t  *ulcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    op = ctx->op;
+
+    if (op->body != NGX_HTTP_USERS_BODY_NONE
+        && ngx_http_users_media_type(r, op->body) != NGX_OK)
+    {
+        return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+
+    *errors = ngx_array_create(r->pool, 2, sizeof(ngx_http_users_error_t));
+    if (*errors == NULL) {
+        return NGX_ERROR;
+    }
+
+    ulcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+
+    if (ulcf->id) {
+        if (ngx_http_complex_value(r, ulcf->id, &id) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_users_path_id(r, &id, *errors);
+    }
+
+    schema = op->schema;
+
+    if (schema) {
+        ctx->values = ngx_pcalloc(r->pool,
+                               schema->nfields * sizeof(ngx_http_users_value_t));
+        if (ctx->values == NULL) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_users_json_validate(r->pool, &ctx->body, schema->fields,
+                                          schema->nfields, ctx->values,
+                                          *errors);
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    return (*errors)->nelts ? NGX_DECLINED : NGX_OK;
+}
+
+
+/* the media type alone decides, case-insensitively; parameters are ignored */
+
+static ngx_int_t
+ngx_http_users_media_type(ngx_http_request_t *r, ngx_http_users_body_e body)
+{
+    u_char     *p, *last;
+    ngx_str_t   type;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    type = r->headers_in.content_type->value;
+    last = type.data + type.len;
+
+    for (p = type.data; p < last && *p != ';' && *p != ' '; p++) {
+        /* void */
+    }
+
+    type.len = p - type.data;
+
+    if (body == NGX_HTTP_USERS_BODY_FORM) {
+        if (type.len == sizeof("application/x-www-form-urlencoded") - 1
+            && ngx_strncasecmp(type.data,
+                               (u_char *) "application/x-www-form-urlencoded",
+                               type.len)
+               == 0)
+        {
+            return NGX_OK;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    if (type.len == sizeof("application/json") - 1
+        && ngx_strncasecmp(type.data, (u_char *) "application/json", type.len)
+           == 0)
+    {
+        return NGX_OK;
+    }
+
+    /* application/problem+json and the like are JSON too */
+    if (type.len > sizeof("application/+json") - 1
+        && ngx_strncasecmp(type.data, (u_char *) "application/", 12) == 0
+        && ngx_strncasecmp(p - 5, (u_char *) "+json", 5) == 0)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* ids are positive 64-bit integers: the messages are pydantic's */
+
+static void
+ngx_http_users_path_id(ngx_http_request_t *r, ngx_str_t *text,
+    ngx_array_t *errors)
+{
+    u_char                  *p;
+    ngx_uint_t               digits;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_error_t  *e;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (ngx_http_users_parse_id(text, &ctx->path_id) == NGX_OK) {
+        return;
+    }
+
+    e = ngx_array_push(errors);
+    if (e == NULL) {
+        return;
+    }
+
+    ngx_str_set(&e->loc, "path");
+    ngx_str_set(&e->field, "user_id");
+
+    digits = 0;
+    p = text->data;
+
+    if (text->len && *p == '-') {
+        p++;
+    }
+
+    while (p < text->data + text->len && *p >= '0' && *p <= '9') {
+        p++;
+        digits++;
+    }
+
+    if (digits == 0 || p != text->data + text->len) {
+        ngx_str_set(&e->msg, "value is not a valid integer");
+        ngx_str_set(&e->type, "type_error.integer");
+        return;
+    }
+
+    if (text->data[0] == '-' || digits < 19) {
+        ngx_str_set(&e->msg, "ensure this value is greater than 0");
+        ngx_str_set(&e->type, "value_error.number.not_gt");
+        return;
+    }
+
+    ngx_str_set(&e->msg,
+                "ensure this value is less than or equal to "
+                "9223372036854775807");
+    ngx_str_set(&e->type, "value_error.number.not_le");
+}
+
+
+/*
+ * The body in one piece: client_body_buffer_size is raised to the module's
+ * limit for its locations, so it is in memory, and chunked bodies are
+ * measured here.
+ */
+
+static ngx_int_t
+ngx_http_users_read_body(ngx_http_request_t *r)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    if (r->request_body->temp_file) {
+        goto too_large;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            goto too_large;
+        }
+
+        len += b->last - b->pos;
+    }
+
+    if (len > umcf->max_body_size) {
+        goto too_large;
+    }
+
+    if (r->request_body->bufs->next == NULL) {
+        b = r->request_body->bufs->buf;
+        ctx->body.data = b->pos;
+        ctx->body.len = len;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->body.data = p;
+    ctx->body.len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    return NGX_OK;
+
+too_large:
+
+    return ngx_http_users_send_detail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                      "Request body too large");
+}
+
+
+/*
+ * Parks the request on a prepared statement.  Params are NUL-terminated
+ * text (libpq ignores lengths for text parameters); a param with no data
+ * is SQL NULL.  Statements that authenticate get the caller as $1 and $2
+ * ahead of the given params.
+ */
+
+ngx_int_t
+ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
+    ngx_uint_t n, ngx_str_t *params, ngx_http_users_handler_pt resume)
+{
+    ngx_uint_t                   i, k;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_pg_op_t      *op;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    op = &ctx->pg;
+    ngx_memzero(op, sizeof(ngx_http_users_pg_op_t));
+
+    k = 0;
+
+    if (ngx_http_users_sql[stmt].caller) {
+        op->values[k++] = (const char *) ctx->user_id_text.data;
+        op->values[k++] = (const char *) ctx->version_text.data;
+    }
+
+    for (i = 0; i < n; i++) {
+        op->values[k++] = (const char *) params[i].data;
+    }
+
+    op->stmt = stmt;
+    op->nparams = k;
+    op->handler = ngx_http_users_pg_done;
+    op->data = r;
+    op->log = r->connection->log;
+    op->timeout = ctx->timeout ? ctx->timeout : umcf->pg.query_timeout;
+
+    ctx->resume = resume;
+    ctx->waiting = 1;
+
+    ngx_http_users_pg_run(umcf->pg_pool, op);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_users_pg_done(ngx_http_users_pg_op_t *op, PGresult *res)
+{
+    ngx_int_t              rc;
+    ngx_connection_t      *c;
+    ngx_http_request_t    *r;
+    ngx_http_users_ctx_t  *ctx;
+
+    r = op->data;
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    ngx_http_set_log_request(c->log, r);
+
+    ctx->waiting = 0;
+
+    if (res == NULL && !ctx->own_failure) {
+        rc = ngx_http_users_send_unavailable(r);
+
+    } else {
+        ctx->res = res;
+        rc = ctx->resume(r);
+        ctx->res = NULL;
+    }
+
+    ngx_http_users_finish(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The request is going away (client gone, worker exiting) while a query
+ * may still be queued or running: detach it, so that the connection
+ * finishes the query on its own and is reused only if it is clean.
+ */
+
+static void
+ngx_http_users_cleanup(void *data)
+{
+    ngx_http_request_t *r = data;
+
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (ctx && ctx->waiting) {
+        ngx_http_users_pg_cancel(&ctx->pg);
+        ctx->waiting = 0;
+    }
+}
+
+
+/* resumes a request whose password task completed, from the write event */
+
+void
+ngx_http_users_resume(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    /* client write events land here too while the task runs */
+    if (ctx == NULL || ctx->waiting) {
+        return;
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ngx_http_users_finish(r, ctx->resume(r));
+}
+
+
+ngx_int_t
+ngx_http_users_request_id_valid(ngx_str_t *id)
+{
+    u_char  *p, *last, ch;
+
+    if (id->len == 0 || id->len > NGX_HTTP_USERS_REQUEST_ID_MAX) {
+        return NGX_DECLINED;
+    }
+
+    last = id->data + id->len;
+
+    for (p = id->data; p < last; p++) {
+        ch = *p;
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+            || (ch >= '0' && ch <= '9')
+            || ch == '.' || ch == '_' || ch == ':' || ch == '-')
+        {
+            continue;
+        }
+
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the client's X-Request-ID when it is sane, else nginx's $request_id */
+
+ngx_int_t
+ngx_http_users_request_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_uint_t                   i;
+    ngx_list_part_t             *part;
+    ngx_table_elt_t             *h;
+    ngx_http_variable_value_t   *v;
+    ngx_http_users_main_conf_t  *umcf;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("X-Request-ID") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-ID",
+                               h[i].key.len)
+               == 0
+            && ngx_http_users_request_id_valid(&h[i].value) == NGX_OK)
+        {
+            *id = h[i].value;
+            return NGX_OK;
+        }
+    }
+
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    v = ngx_http_get_indexed_variable(r, umcf->request_id_index);
+    if (v == NULL || v->not_found) {
+        return NGX_ERROR;
+    }
+
+    id->len = v->len;
+    id->data = v->data;
+
+    return NGX_OK;
+}

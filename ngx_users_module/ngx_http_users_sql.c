@@ -1,0 +1,180 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * Every statement the module sends, prepared once per connection.  Each
+ * HTTP request is single-statement autocommit work: no transaction is ever
+ * held across round trips, so a request that dies half-way strands nothing.
+ *
+ * Statements that authenticate take the caller as $1 (id) and $2 (token
+ * version) and return the caller's is_superuser as their first column: no
+ * row, or NULL there, means the token was revoked or the user is gone or
+ * inactive.  The representations come from the SQL functions of
+ * sql/0002_json.sql.
+ */
+
+
+#include "ngx_http_users_module.h"
+
+
+#define NGX_HTTP_USERS_CALLER                                                 \
+    "id = $1::bigint AND token_version = $2::integer AND is_active"
+
+
+ngx_http_users_sql_t  ngx_http_users_sql[] = {
+
+    /* NGX_HTTP_USERS_SQL_AUTH */
+    { ngx_string("users_auth"),
+      "SELECT is_superuser, users_user_json(u) FROM users u"
+      " WHERE " NGX_HTTP_USERS_CALLER,
+      2, 1 },
+
+    /* NGX_HTTP_USERS_SQL_AUTH_PASSWORD */
+    { ngx_string("users_auth_password"),
+      "SELECT is_superuser, users_user_json(u), hashed_password FROM users u"
+      " WHERE " NGX_HTTP_USERS_CALLER,
+      2, 1 },
+
+    /* NGX_HTTP_USERS_SQL_PROFILE_ME */
+    { ngx_string("users_profile_me"),
+      "SELECT is_superuser, users_profile_json(u) FROM users u"
+      " WHERE " NGX_HTTP_USERS_CALLER,
+      2, 1 },
+
+    /* NGX_HTTP_USERS_SQL_PREFERENCES_ME */
+    { ngx_string("users_preferences_me"),
+      "SELECT is_superuser, users_preferences_json(preferences) FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER,
+      2, 1 },
+
+    /* NGX_HTTP_USERS_SQL_PING */
+    { ngx_string("users_ping"),
+      "SELECT 1",
+      0, 0 },
+
+    /* NGX_HTTP_USERS_SQL_LOGIN: the same query whether or not it matches */
+    { ngx_string("users_login"),
+      "SELECT id, hashed_password, is_active, token_version FROM users"
+      " WHERE lower(email) = lower($1)",
+      1, 0 },
+
+    /*
+     * NGX_HTTP_USERS_SQL_REHASH: only while the hash is the one verified,
+     * so a password changed meanwhile is never overwritten
+     */
+    { ngx_string("users_rehash"),
+      "UPDATE users SET hashed_password = $3"
+      " WHERE id = $1::bigint AND hashed_password = $2",
+      3, 0 },
+
+    /* NGX_HTTP_USERS_SQL_REGISTER: a taken email is 23505, never a race */
+    { ngx_string("users_register"),
+      "INSERT INTO users (email, name, hashed_password) VALUES ($1, $2, $3)"
+      " RETURNING id, users_user_json(users)",
+      3, 0 },
+
+    /* NGX_HTTP_USERS_SQL_LOGOUT */
+    { ngx_string("users_logout"),
+      "UPDATE users SET token_version = token_version + 1"
+      " WHERE " NGX_HTTP_USERS_CALLER
+      " RETURNING is_superuser",
+      2, 1 },
+
+    /* NGX_HTTP_USERS_SQL_FIRST_SUPERUSER: workers and pods may race here */
+    { ngx_string("users_first_superuser"),
+      "INSERT INTO users (email, name, hashed_password, is_superuser)"
+      " SELECT $1::text, 'Admin', $2::text, true WHERE NOT EXISTS"
+      " (SELECT 1 FROM users WHERE lower(email) = lower($1::text))"
+      " ON CONFLICT DO NOTHING RETURNING id",
+      2, 0 },
+
+    /* NGX_HTTP_USERS_SQL_USER_LIST: one row holding the whole array */
+    { ngx_string("users_user_list"),
+      "SELECT coalesce(json_agg(users_user_json(u) ORDER BY u.id), '[]')"
+      " FROM (SELECT * FROM users ORDER BY id"
+      " OFFSET $1::bigint LIMIT $2::bigint) u",
+      2, 0 },
+
+    /* NGX_HTTP_USERS_SQL_USER_GET */
+    { ngx_string("users_user_get"),
+      "SELECT users_user_json(u) FROM users u WHERE id = $1::bigint",
+      1, 0 },
+
+    /*
+     * NGX_HTTP_USERS_SQL_USER_UPDATE: $2 is a bit set of the keys present
+     * (1 email, 2 name, 4 password, 8 is_active, 16 is_superuser), so that
+     * a present null clears and an absent key is left alone.  A new
+     * password or a deactivation revokes every token issued before.
+     */
+    { ngx_string("users_user_update"),
+      "UPDATE users SET"
+      " email = CASE WHEN $2::integer & 1 <> 0 THEN $3 ELSE email END,"
+      " name = CASE WHEN $2::integer & 2 <> 0 THEN $4 ELSE name END,"
+      " hashed_password = CASE WHEN $2::integer & 4 <> 0 THEN $5"
+      " ELSE hashed_password END,"
+      " is_active = CASE WHEN $2::integer & 8 <> 0 THEN $6::boolean"
+      " ELSE is_active END,"
+      " is_superuser = CASE WHEN $2::integer & 16 <> 0 THEN $7::boolean"
+      " ELSE is_superuser END,"
+      " token_version = token_version + CASE WHEN $2::integer & 4 <> 0"
+      " OR ($2::integer & 8 <> 0 AND NOT $6::boolean AND is_active)"
+      " THEN 1 ELSE 0 END,"
+      " updated_at = CASE WHEN $2::integer <> 0 THEN now()"
+      " ELSE updated_at END"
+      " WHERE id = $1::bigint RETURNING users_user_json(users)",
+      7, 0 },
+
+    /* NGX_HTTP_USERS_SQL_USER_DELETE */
+    { ngx_string("users_user_delete"),
+      "DELETE FROM users WHERE id = $1::bigint RETURNING id",
+      1, 0 },
+
+    /*
+     * NGX_HTTP_USERS_SQL_PROFILE_UPDATE: $3 is a bit set of the keys present
+     * (1 name, 2 bio, 4 avatar_url, 8 location, 16 website, 32 phone)
+     */
+    { ngx_string("users_profile_update"),
+      "UPDATE users SET"
+      " name = CASE WHEN $3::integer & 1 <> 0 THEN $4 ELSE name END,"
+      " bio = CASE WHEN $3::integer & 2 <> 0 THEN $5 ELSE bio END,"
+      " avatar_url = CASE WHEN $3::integer & 4 <> 0 THEN $6"
+      " ELSE avatar_url END,"
+      " location = CASE WHEN $3::integer & 8 <> 0 THEN $7 ELSE location END,"
+      " website = CASE WHEN $3::integer & 16 <> 0 THEN $8 ELSE website END,"
+      " phone = CASE WHEN $3::integer & 32 <> 0 THEN $9 ELSE phone END,"
+      " updated_at = CASE WHEN $3::integer <> 0 THEN now()"
+      " ELSE updated_at END"
+      " WHERE " NGX_HTTP_USERS_CALLER
+      " RETURNING is_superuser, users_profile_json(users)",
+      9, 1 },
+
+    /*
+     * NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE: the merge happens in the row
+     * itself, so concurrent updates of different keys all survive
+     */
+    { ngx_string("users_preferences_update"),
+      "UPDATE users SET preferences = preferences || $3::jsonb,"
+      " updated_at = CASE WHEN $3::jsonb <> '{}' THEN now()"
+      " ELSE updated_at END"
+      " WHERE " NGX_HTTP_USERS_CALLER
+      " RETURNING is_superuser, users_preferences_json(preferences)",
+      3, 1 },
+
+    /* NGX_HTTP_USERS_SQL_AVATAR_DELETE */
+    { ngx_string("users_avatar_delete"),
+      "UPDATE users SET avatar_url = NULL,"
+      " updated_at = CASE WHEN avatar_url IS NULL THEN updated_at"
+      " ELSE now() END"
+      " WHERE " NGX_HTTP_USERS_CALLER
+      " RETURNING is_superuser, users_profile_json(users)",
+      2, 1 },
+
+    /* NGX_HTTP_USERS_SQL_PUBLIC_PROFILE: always one row */
+    { ngx_string("users_public_profile"),
+      "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
+      "), (SELECT users_public_profile_json(t) FROM users t"
+      " WHERE t.id = $3::bigint AND t.is_active"
+      " AND coalesce((t.preferences->'privacy_public_profile')::boolean,"
+      " true))",
+      3, 1 }
+};

@@ -1,0 +1,391 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * Failed logins per account, in a shared memory zone so that every worker
+ * sees the same count.  Accounts are keyed by a BLAKE2b digest of the
+ * lower-cased username, so unknown emails count like known ones and a node
+ * has a fixed size.  A window opens at the first failure; once it holds
+ * the configured number of failures, logins wait until it ends.
+ */
+
+
+#include "ngx_http_users_module.h"
+#include <sodium.h>
+
+
+#define NGX_HTTP_USERS_THROTTLE_KEY  16
+
+
+typedef struct {
+    ngx_rbtree_node_t             node;     /* key: the digest's first word */
+    ngx_queue_t                   queue;    /* most recently failed first */
+    u_char                        digest[NGX_HTTP_USERS_THROTTLE_KEY];
+    ngx_uint_t                    failures;
+    time_t                        start;
+} ngx_http_users_throttle_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                  rbtree;
+    ngx_rbtree_node_t             sentinel;
+    ngx_queue_t                   queue;
+} ngx_http_users_throttle_sh_t;
+
+
+typedef struct {
+    ngx_http_users_throttle_sh_t *sh;
+    ngx_slab_pool_t              *shpool;
+} ngx_http_users_throttle_ctx_t;
+
+
+static ngx_int_t ngx_http_users_throttle_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_users_throttle_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_users_throttle_node_t *ngx_http_users_throttle_lookup(
+    ngx_http_users_throttle_ctx_t *ctx, u_char *digest);
+static void ngx_http_users_throttle_digest(ngx_str_t *account,
+    u_char *digest);
+static void ngx_http_users_throttle_expire(ngx_http_users_throttle_ctx_t *ctx,
+    time_t window, ngx_uint_t n);
+
+
+char *
+ngx_http_users_throttle_zone(ngx_conf_t *cf, ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *name, ssize_t size)
+{
+    ngx_http_users_throttle_ctx_t  *ctx;
+
+    static ngx_str_t  default_name = ngx_string("users_login");
+
+    if (name == NULL) {
+        name = &default_name;
+        size = 1024 * 1024;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "users_login_throttle zone \"%V\" is too small",
+                           name);
+        return NGX_CONF_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_users_throttle_ctx_t));
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    umcf->throttle_zone = ngx_shared_memory_add(cf, name, size,
+                                                &ngx_http_users_module);
+    if (umcf->throttle_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (umcf->throttle_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", name);
+        return NGX_CONF_ERROR;
+    }
+
+    umcf->throttle_zone->init = ngx_http_users_throttle_init_zone;
+    umcf->throttle_zone->data = ctx;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_users_throttle_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_users_throttle_ctx_t  *octx = data;
+
+    size_t                          len;
+    ngx_http_users_throttle_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    /* a reload keeps the counts */
+    if (octx) {
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_alloc(ctx->shpool,
+                             sizeof(ngx_http_users_throttle_sh_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_http_users_throttle_insert);
+    ngx_queue_init(&ctx->sh->queue);
+
+    len = sizeof(" in users_login_throttle zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in users_login_throttle zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/* seconds until the account may try again, 0 when it may now */
+
+time_t
+ngx_http_users_throttle_check(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account)
+{
+    time_t                           now, wait;
+    u_char                           digest[NGX_HTTP_USERS_THROTTLE_KEY];
+    ngx_http_users_throttle_ctx_t   *ctx;
+    ngx_http_users_throttle_node_t  *tn;
+
+    ngx_http_users_throttle_digest(account, digest);
+
+    ctx = umcf->throttle_zone->data;
+    now = ngx_time();
+    wait = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    tn = ngx_http_users_throttle_lookup(ctx, digest);
+
+    if (tn && tn->failures >= umcf->throttle_failures
+        && now < tn->start + umcf->throttle_window)
+    {
+        wait = tn->start + umcf->throttle_window - now;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return wait;
+}
+
+
+void
+ngx_http_users_throttle_fail(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account)
+{
+    time_t                           now;
+    u_char                           digest[NGX_HTTP_USERS_THROTTLE_KEY];
+    ngx_queue_t                     *q;
+    ngx_http_users_throttle_ctx_t   *ctx;
+    ngx_http_users_throttle_node_t  *tn;
+
+    ngx_http_users_throttle_digest(account, digest);
+
+    ctx = umcf->throttle_zone->data;
+    now = ngx_time();
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ngx_http_users_throttle_expire(ctx, umcf->throttle_window, 2);
+
+    tn = ngx_http_users_throttle_lookup(ctx, digest);
+
+    if (tn) {
+        ngx_queue_remove(&tn->queue);
+
+        if (now >= tn->start + umcf->throttle_window) {
+            tn->failures = 0;
+            tn->start = now;
+        }
+
+        tn->failures++;
+        ngx_queue_insert_head(&ctx->sh->queue, &tn->queue);
+
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
+
+    tn = ngx_slab_alloc_locked(ctx->shpool,
+                               sizeof(ngx_http_users_throttle_node_t));
+
+    if (tn == NULL && !ngx_queue_empty(&ctx->sh->queue)) {
+        /* full: the account that failed longest ago is forgotten */
+        q = ngx_queue_last(&ctx->sh->queue);
+        tn = ngx_queue_data(q, ngx_http_users_throttle_node_t, queue);
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->node);
+    }
+
+    if (tn == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
+
+    ngx_memcpy(tn->digest, digest, NGX_HTTP_USERS_THROTTLE_KEY);
+    ngx_memcpy(&tn->node.key, digest, sizeof(ngx_rbtree_key_t));
+    tn->failures = 1;
+    tn->start = now;
+
+    ngx_rbtree_insert(&ctx->sh->rbtree, &tn->node);
+    ngx_queue_insert_head(&ctx->sh->queue, &tn->queue);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+void
+ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account)
+{
+    u_char                           digest[NGX_HTTP_USERS_THROTTLE_KEY];
+    ngx_http_users_throttle_ctx_t   *ctx;
+    ngx_http_users_throttle_node_t  *tn;
+
+    ngx_http_users_throttle_digest(account, digest);
+
+    ctx = umcf->throttle_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    tn = ngx_http_users_throttle_lookup(ctx, digest);
+
+    if (tn) {
+        ngx_queue_remove(&tn->queue);
+        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->node);
+        ngx_slab_free_locked(ctx->shpool, tn);
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/* windows that have ended, oldest first, a few at a time */
+
+static void
+ngx_http_users_throttle_expire(ngx_http_users_throttle_ctx_t *ctx,
+    time_t window, ngx_uint_t n)
+{
+    time_t                           now;
+    ngx_queue_t                     *q;
+    ngx_http_users_throttle_node_t  *tn;
+
+    now = ngx_time();
+
+    while (n-- && !ngx_queue_empty(&ctx->sh->queue)) {
+        q = ngx_queue_last(&ctx->sh->queue);
+        tn = ngx_queue_data(q, ngx_http_users_throttle_node_t, queue);
+
+        if (now < tn->start + window) {
+            return;
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->node);
+        ngx_slab_free_locked(ctx->shpool, tn);
+    }
+}
+
+
+static ngx_http_users_throttle_node_t *
+ngx_http_users_throttle_lookup(ngx_http_users_throttle_ctx_t *ctx,
+    u_char *digest)
+{
+    ngx_int_t                        rc;
+    ngx_rbtree_key_t                 key;
+    ngx_rbtree_node_t               *node, *sentinel;
+    ngx_http_users_throttle_node_t  *tn;
+
+    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
+
+    node = ctx->sh->rbtree.root;
+    sentinel = ctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key != node->key) {
+            node = (key < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        tn = (ngx_http_users_throttle_node_t *) node;
+
+        rc = ngx_memcmp(digest, tn->digest, NGX_HTTP_USERS_THROTTLE_KEY);
+
+        if (rc == 0) {
+            return tn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_users_throttle_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t               **p;
+    ngx_http_users_throttle_node_t   *tn, *tnt;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            tn = (ngx_http_users_throttle_node_t *) node;
+            tnt = (ngx_http_users_throttle_node_t *) temp;
+
+            p = (ngx_memcmp(tn->digest, tnt->digest,
+                            NGX_HTTP_USERS_THROTTLE_KEY) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* ASCII case folding, as the login lookup's lower(email) for ASCII */
+
+static void
+ngx_http_users_throttle_digest(ngx_str_t *account, u_char *digest)
+{
+    u_char                         buf[64];
+    size_t                         i, n;
+    crypto_generichash_state       st;
+
+    crypto_generichash_init(&st, NULL, 0, NGX_HTTP_USERS_THROTTLE_KEY);
+
+    for (i = 0; i < account->len; i += n) {
+        n = ngx_min(account->len - i, sizeof(buf));
+        ngx_strlow(buf, account->data + i, n);
+        crypto_generichash_update(&st, buf, n);
+    }
+
+    crypto_generichash_final(&st, digest, NGX_HTTP_USERS_THROTTLE_KEY);
+}

@@ -1,0 +1,474 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * /users: the superuser's administration and a user's own account.  Each
+ * change is one UPDATE whose bit set names the keys present, so a present
+ * null clears, an absent key stays, and a taken email is refused by the
+ * unique index (409) rather than by a read-then-write race.
+ */
+
+
+#include "ngx_http_users_module.h"
+
+
+/* the keys of a user update, as bits of the statement's $2 */
+#define NGX_HTTP_USERS_SET_EMAIL      0x01
+#define NGX_HTTP_USERS_SET_NAME       0x02
+#define NGX_HTTP_USERS_SET_PASSWORD   0x04
+#define NGX_HTTP_USERS_SET_ACTIVE     0x08
+#define NGX_HTTP_USERS_SET_SUPERUSER  0x10
+
+
+static ngx_int_t ngx_http_users_list_query(ngx_http_request_t *r,
+    ngx_str_t *args, int64_t *skip, int64_t *limit);
+static ngx_int_t ngx_http_users_me_verified(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_update_hash(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_update_run(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_one(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_deleted(ngx_http_request_t *r);
+
+
+static ngx_http_users_field_t  ngx_http_users_me_update_fields[] = {
+    { ngx_string("email"), NGX_HTTP_USERS_FIELD_STRING, 0, 254,
+      ngx_http_users_check_email, 0, 0 },
+    { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 },
+    { ngx_string("password"), NGX_HTTP_USERS_FIELD_STRING,
+      NGX_HTTP_USERS_PASSWORD_MIN, NGX_HTTP_USERS_PASSWORD_MAX, NULL, 0, 0 },
+    { ngx_string("current_password"), NGX_HTTP_USERS_FIELD_STRING, 0, 0,
+      NULL, 0, 0 }
+};
+
+ngx_http_users_schema_t  ngx_http_users_me_update_schema = {
+    ngx_http_users_me_update_fields,
+    sizeof(ngx_http_users_me_update_fields) / sizeof(ngx_http_users_field_t)
+};
+
+
+/* the first three keys are those of the "me" schema, in the same places */
+static ngx_http_users_field_t  ngx_http_users_update_fields[] = {
+    { ngx_string("email"), NGX_HTTP_USERS_FIELD_STRING, 0, 254,
+      ngx_http_users_check_email, 0, 0 },
+    { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 },
+    { ngx_string("password"), NGX_HTTP_USERS_FIELD_STRING,
+      NGX_HTTP_USERS_PASSWORD_MIN, NGX_HTTP_USERS_PASSWORD_MAX, NULL, 0, 0 },
+    { ngx_string("is_active"), NGX_HTTP_USERS_FIELD_BOOL, 0, 0, NULL, 0, 0 },
+    { ngx_string("is_superuser"), NGX_HTTP_USERS_FIELD_BOOL, 0, 0, NULL,
+      0, 0 }
+};
+
+ngx_http_users_schema_t  ngx_http_users_update_schema = {
+    ngx_http_users_update_fields,
+    sizeof(ngx_http_users_update_fields) / sizeof(ngx_http_users_field_t)
+};
+
+
+/* GET /users?skip=&limit=, ordered by id */
+
+ngx_int_t
+ngx_http_users_users_list(ngx_http_request_t *r)
+{
+    u_char     *p;
+    int64_t     skip, limit;
+    ngx_int_t   rc;
+    ngx_str_t   params[2];
+
+    rc = ngx_http_users_list_query(r, &r->args, &skip, &limit);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[0].data = p;
+    p = ngx_sprintf(p, "%L%Z", skip);
+    params[1].data = p;
+    (void) ngx_sprintf(p, "%L%Z", limit);
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_LIST, 2, params,
+                                ngx_http_users_one);
+}
+
+
+/* skip >= 0 (default 0) and 1 <= limit <= 1000 (default 100), as pydantic */
+
+static ngx_int_t
+ngx_http_users_list_query(ngx_http_request_t *r, ngx_str_t *args,
+    int64_t *skip, int64_t *limit)
+{
+    u_char                       *p, *last;
+    char                         *msg, *type;
+    int64_t                       v, *dst, min, max;
+    ngx_uint_t                    i, negative, overflow, valid;
+    ngx_array_t                  *errors;
+    ngx_http_users_error_t       *e;
+    ngx_http_users_form_field_t   query[] = {
+        { ngx_string("skip"), ngx_null_string, 0, 0 },
+        { ngx_string("limit"), ngx_null_string, 0, 0 }
+    };
+
+    *skip = 0;
+    *limit = 100;
+
+    if (ngx_http_users_form_parse(r->pool, args, query, 2) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    errors = ngx_array_create(r->pool, 2, sizeof(ngx_http_users_error_t));
+    if (errors == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < 2; i++) {
+
+        if (!query[i].found) {
+            continue;
+        }
+
+        dst = (i == 0) ? skip : limit;
+        min = (i == 0) ? 0 : 1;
+        max = (i == 0) ? INT64_MAX : 1000;
+
+        p = query[i].value.data;
+        last = p + query[i].value.len;
+        negative = 0;
+
+        if (p < last && (*p == '-' || *p == '+')) {
+            negative = (*p++ == '-');
+        }
+
+        v = 0;
+        overflow = 0;
+        valid = !query[i].invalid && p < last;
+
+        for ( /* void */ ; valid && p < last; p++) {
+            if (*p < '0' || *p > '9') {
+                valid = 0;
+                break;
+            }
+
+            if (v > (INT64_MAX - (*p - '0')) / 10) {
+                overflow = 1;
+
+            } else if (!overflow) {
+                v = v * 10 + (*p - '0');
+            }
+        }
+
+        if (!valid) {
+            msg = "value is not a valid integer";
+            type = "type_error.integer";
+            goto invalid;
+        }
+
+        if ((negative && (v > 0 || overflow)) || (!overflow && v < min)) {
+            msg = (i == 0)
+                  ? "ensure this value is greater than or equal to 0"
+                  : "ensure this value is greater than or equal to 1";
+            type = "value_error.number.not_ge";
+            goto invalid;
+        }
+
+        if (overflow || v > max) {
+            msg = (i == 0)
+                  ? "ensure this value is less than or equal to "
+                    "9223372036854775807"
+                  : "ensure this value is less than or equal to 1000";
+            type = "value_error.number.not_le";
+            goto invalid;
+        }
+
+        *dst = v;
+        continue;
+
+    invalid:
+
+        e = ngx_array_push(errors);
+        if (e == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_str_set(&e->loc, "query");
+        e->field = query[i].name;
+        e->msg.data = (u_char *) msg;
+        e->msg.len = ngx_strlen(msg);
+        e->type.data = (u_char *) type;
+        e->type.len = ngx_strlen(type);
+    }
+
+    if (errors->nelts) {
+        return ngx_http_users_send_invalid(r, errors);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * PUT /users/me: a new password needs the current one, verified on the
+ * thread pool first; current_password alone is a validation error.
+ */
+
+ngx_int_t
+ngx_http_users_users_me_update(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_value_t  *v;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    v = ctx->values;
+
+    ctx->path_id = ctx->user_id;
+
+    if (v[3].present && !v[2].present) {
+        return ngx_http_users_send_invalid_one(r, "body", "current_password",
+                   "current_password is only accepted with password",
+                   "value_error");
+    }
+
+    if (!v[2].present) {
+        return ngx_http_users_update_run(r);
+    }
+
+    if (!v[3].present) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
+                                          "Incorrect password");
+    }
+
+    return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_VERIFY,
+                                        &v[3].str, &ctx->user.hashed_password,
+                                        ngx_http_users_me_verified);
+}
+
+
+static ngx_int_t
+ngx_http_users_me_verified(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (!ctx->task->ok) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
+                                          "Incorrect password");
+    }
+
+    return ngx_http_users_update_hash(r);
+}
+
+
+ngx_int_t
+ngx_http_users_users_get(ngx_http_request_t *r)
+{
+    u_char                *p;
+    ngx_str_t              param;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    param.data = p;
+    param.len = ngx_sprintf(p, "%L%Z", ctx->path_id) - p - 1;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_GET, 1, &param,
+                                ngx_http_users_one);
+}
+
+
+/* PUT /users/{id}: one's own status and password have their own rules */
+
+ngx_int_t
+ngx_http_users_users_update(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_value_t  *v;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    v = ctx->values;
+
+    if (ctx->path_id == ctx->user_id) {
+        if (v[3].present || v[4].present) {
+            return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
+                                 "Superusers cannot change their own status");
+        }
+
+        if (v[2].present) {
+            return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
+                                 "Use /users/me to change your own password");
+        }
+    }
+
+    if (v[2].present) {
+        return ngx_http_users_update_hash(r);
+    }
+
+    return ngx_http_users_update_run(r);
+}
+
+
+static ngx_int_t
+ngx_http_users_update_hash(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_HASH,
+                                        &ctx->values[2].str, NULL,
+                                        ngx_http_users_update_run);
+}
+
+
+/*
+ * Both update routes end here with ctx->path_id as the target; the values
+ * array holds at least the email, name and password keys, and is_active
+ * and is_superuser when the schema has them.
+ */
+
+static ngx_int_t
+ngx_http_users_update_run(ngx_http_request_t *r)
+{
+    u_char                  *p;
+    ngx_uint_t               i, mask, nkeys;
+    ngx_str_t                params[7];
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_value_t  *v;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    v = ctx->values;
+
+    /* the "me" schema's fourth key is current_password, not a column */
+    nkeys = (ctx->op->schema == &ngx_http_users_update_schema) ? 5 : 3;
+
+    ngx_memzero(params, sizeof(params));
+
+    p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mask = 0;
+
+    /* a present password was hashed on the way here */
+    for (i = 0; i < nkeys; i++) {
+        if (v[i].present) {
+            mask |= 1 << i;
+        }
+    }
+
+    params[0].data = p;
+    p = ngx_sprintf(p, "%L%Z", ctx->path_id);
+    params[1].data = p;
+    (void) ngx_sprintf(p, "%ui%Z", mask);
+
+    params[2] = v[0].str;
+    params[3] = v[1].str;
+
+    if (mask & NGX_HTTP_USERS_SET_PASSWORD) {
+        params[4].data = ctx->task->out;
+        params[4].len = ngx_strlen(ctx->task->out);
+    }
+
+    for (i = 3; i < nkeys; i++) {
+        if (v[i].present) {
+            params[2 + i].data = (u_char *) (v[i].boolean ? "t" : "f");
+            params[2 + i].len = 1;
+        }
+    }
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_UPDATE, 7, params,
+                                ngx_http_users_one);
+}
+
+
+/* answers the single JSON value of a statement, 404 when there is none */
+
+static ngx_int_t
+ngx_http_users_one(ngx_http_request_t *r)
+{
+    char                  *state;
+    ngx_str_t              json;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        state = PQresultErrorField(ctx->res, PG_DIAG_SQLSTATE);
+
+        if (state && ngx_strcmp(state, "23505") == 0) {
+            return ngx_http_users_send_detail(r, NGX_HTTP_CONFLICT,
+                                              "Email already registered");
+        }
+
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    if (PQntuples(ctx->res) == 0) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                          "User not found");
+    }
+
+    json.len = PQgetlength(ctx->res, 0, 0);
+    json.data = ngx_pnalloc(r->pool, json.len);
+    if (json.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(json.data, PQgetvalue(ctx->res, 0, 0), json.len);
+
+    return ngx_http_users_send_json(r, NGX_HTTP_OK, &json);
+}
+
+
+ngx_int_t
+ngx_http_users_users_delete(ngx_http_request_t *r)
+{
+    u_char                *p;
+    ngx_str_t              param;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (ctx->path_id == ctx->user_id) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
+                                   "Superusers cannot delete themselves");
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    param.data = p;
+    param.len = ngx_sprintf(p, "%L%Z", ctx->path_id) - p - 1;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_DELETE, 1, &param,
+                                ngx_http_users_deleted);
+}
+
+
+static ngx_int_t
+ngx_http_users_deleted(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    if (PQntuples(ctx->res) == 0) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                          "User not found");
+    }
+
+    return ngx_http_users_send_empty(r, NGX_HTTP_NO_CONTENT);
+}
