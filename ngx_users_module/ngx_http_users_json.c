@@ -16,7 +16,6 @@
 #define NGX_HTTP_USERS_EMAIL_MAX     254
 #define NGX_HTTP_USERS_LOCAL_MAX     64
 #define NGX_HTTP_USERS_LABEL_MAX     63
-#define NGX_HTTP_USERS_SUBTAGS_MAX   18
 
 #define NGX_HTTP_USERS_TZDATA        "/usr/share/zoneinfo/tzdata.zi"
 #define NGX_HTTP_USERS_TZ_FALLBACK                                            \
@@ -58,8 +57,9 @@ static ngx_int_t ngx_http_users_email_local(u_char *p, u_char *last);
 static ngx_int_t ngx_http_users_email_domain(u_char *p, u_char *last);
 static u_char *ngx_http_users_url_ipv6(u_char *p, u_char *last);
 static ngx_int_t ngx_http_users_url_host(u_char *p, u_char *last);
-static ngx_uint_t ngx_http_users_language_tags(ngx_str_t *value,
-    ngx_str_t *tags);
+static ngx_uint_t ngx_http_users_language_shape(ngx_str_t *value);
+static void ngx_http_users_language_next(u_char **p, u_char *last,
+    ngx_str_t *tag);
 static ngx_uint_t ngx_http_users_language_is(ngx_str_t *tag, size_t min,
     size_t max, ngx_uint_t digits);
 static ngx_int_t ngx_http_users_timezones_read(ngx_cycle_t *cycle,
@@ -70,7 +70,7 @@ static int ngx_libc_cdecl ngx_http_users_timezone_cmp(const void *one,
 
 
 static ngx_str_t  ngx_http_users_body = ngx_string("body");
-static ngx_str_t  ngx_http_users_whole = ngx_null_string;
+static ngx_str_t  ngx_http_users_whole = ngx_string("");
 
 
 static ngx_http_users_violation_t  ngx_http_users_bad_email = {
@@ -406,7 +406,14 @@ ngx_http_users_json_syntax(ngx_pool_t *pool, json_error_t *err,
 {
     u_char  *msg, *p, *text;
 
-    if (json_error_code(err) == json_error_out_of_memory) {
+    /*
+     * jansson reports some allocation failures only by leaving the text
+     * empty; others it reports as syntax errors, which cannot be told apart
+     */
+
+    if (json_error_code(err) == json_error_out_of_memory
+        || err->text[0] == '\0')
+    {
         return NGX_ERROR;
     }
 
@@ -990,120 +997,136 @@ ngx_http_users_check_theme(ngx_str_t *value)
 ngx_http_users_violation_t *
 ngx_http_users_check_language(ngx_str_t *value)
 {
-    ngx_str_t   *tag, tags[NGX_HTTP_USERS_SUBTAGS_MAX];
-    ngx_uint_t   i, k, n;
-
-    for (tag = ngx_http_users_irregular_tags; tag->len; tag++) {
-        if (value->len == tag->len
-            && ngx_strncasecmp(value->data, tag->data, tag->len) == 0)
-        {
-            return NULL;
-        }
-    }
-
-    n = ngx_http_users_language_tags(value, tags);
-
-    if (n == 0) {
-        return &ngx_http_users_bad_language;
-    }
-
-    if (tags[0].len == 1) {
-        if (n > 1 && (tags[0].data[0] | 0x20) == 'x') {
-            return NULL;
-        }
-
-        return &ngx_http_users_bad_language;
-    }
-
-    if (!ngx_http_users_language_is(&tags[0], 2, 8, 0)) {
-        return &ngx_http_users_bad_language;
-    }
-
-    i = 1;
-
-    if (tags[0].len <= 3) {
-        for (k = 0;
-             k < 3 && i < n && ngx_http_users_language_is(&tags[i], 3, 3, 0);
-             k++)
-        {
-            i++;
-        }
-    }
-
-    if (i < n && ngx_http_users_language_is(&tags[i], 4, 4, 0)) {
-        i++;
-    }
-
-    if (i < n
-        && (ngx_http_users_language_is(&tags[i], 2, 2, 0)
-            || ngx_http_users_language_is(&tags[i], 3, 3, 1)))
-    {
-        i++;
-    }
-
-    while (i < n
-           && (tags[i].len >= 5
-               || (tags[i].len == 4
-                   && ngx_http_users_is_digit(tags[i].data[0]))))
-    {
-        i++;
-    }
-
-    while (i < n && tags[i].len == 1 && (tags[i].data[0] | 0x20) != 'x') {
-        k = ++i;
-
-        while (i < n && tags[i].len >= 2) {
-            i++;
-        }
-
-        if (i == k) {
-            return &ngx_http_users_bad_language;
-        }
-    }
-
-    /* a singleton left here is "x": private use takes the rest */
-    if (i + 1 < n && tags[i].len == 1) {
-        i = n;
-    }
-
-    return (i == n) ? NULL : &ngx_http_users_bad_language;
-}
-
-
-/* splits at "-"; 0 unless every subtag has 1 to 8 letters or digits */
-
-static ngx_uint_t
-ngx_http_users_language_tags(ngx_str_t *value, ngx_str_t *tags)
-{
     u_char      *p, *last;
-    ngx_uint_t   n;
+    ngx_str_t    tag, *irregular;
+    ngx_uint_t   k;
+
+    for (irregular = ngx_http_users_irregular_tags;
+         irregular->len;
+         irregular++)
+    {
+        if (value->len == irregular->len
+            && ngx_strncasecmp(value->data, irregular->data,
+                               irregular->len)
+               == 0)
+        {
+            return NULL;
+        }
+    }
+
+    if (!ngx_http_users_language_shape(value)) {
+        return &ngx_http_users_bad_language;
+    }
 
     p = value->data;
     last = p + value->len;
 
-    for (n = 0; n < NGX_HTTP_USERS_SUBTAGS_MAX; n++) {
-        tags[n].data = p;
+    ngx_http_users_language_next(&p, last, &tag);
 
-        while (p < last && ngx_http_users_is_alnum(*p)) {
-            p++;
+    /* "x" alone starts private use, which needs a subtag */
+    if (tag.len == 1) {
+        return ((tag.data[0] | 0x20) == 'x' && p < last)
+               ? NULL : &ngx_http_users_bad_language;
+    }
+
+    if (!ngx_http_users_language_is(&tag, 2, 8, 0)) {
+        return &ngx_http_users_bad_language;
+    }
+
+    k = (tag.len <= 3) ? 3 : 0;
+
+    ngx_http_users_language_next(&p, last, &tag);
+
+    while (k-- && ngx_http_users_language_is(&tag, 3, 3, 0)) {
+        ngx_http_users_language_next(&p, last, &tag);
+    }
+
+    if (ngx_http_users_language_is(&tag, 4, 4, 0)) {
+        ngx_http_users_language_next(&p, last, &tag);
+    }
+
+    if (ngx_http_users_language_is(&tag, 2, 2, 0)
+        || ngx_http_users_language_is(&tag, 3, 3, 1))
+    {
+        ngx_http_users_language_next(&p, last, &tag);
+    }
+
+    while (tag.len >= 5
+           || (tag.len == 4 && ngx_http_users_is_digit(tag.data[0])))
+    {
+        ngx_http_users_language_next(&p, last, &tag);
+    }
+
+    while (tag.len == 1 && (tag.data[0] | 0x20) != 'x') {
+        ngx_http_users_language_next(&p, last, &tag);
+
+        if (tag.len < 2) {
+            return &ngx_http_users_bad_language;
         }
 
-        tags[n].len = p - tags[n].data;
+        while (tag.len >= 2) {
+            ngx_http_users_language_next(&p, last, &tag);
+        }
+    }
 
-        if (tags[n].len == 0 || tags[n].len > 8) {
-            return 0;
+    /* a singleton left here is "x": private use takes the rest */
+    if (tag.len == 1) {
+        return (p < last) ? NULL : &ngx_http_users_bad_language;
+    }
+
+    return (tag.len == 0) ? NULL : &ngx_http_users_bad_language;
+}
+
+
+/* subtags of 1 to 8 letters or digits, joined by single hyphens */
+
+static ngx_uint_t
+ngx_http_users_language_shape(ngx_str_t *value)
+{
+    u_char  *p, *last;
+    size_t   len;
+
+    len = 0;
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+
+        if (*p == '-') {
+            if (len == 0) {
+                return 0;
+            }
+
+            len = 0;
+            continue;
         }
 
-        if (p == last) {
-            return n + 1;
-        }
-
-        if (*p++ != '-') {
+        if (!ngx_http_users_is_alnum(*p) || ++len > 8) {
             return 0;
         }
     }
 
-    return 0;
+    return len > 0;
+}
+
+
+/* the next subtag, empty at the end; the shape is checked already */
+
+static void
+ngx_http_users_language_next(u_char **p, u_char *last, ngx_str_t *tag)
+{
+    u_char  *s;
+
+    s = *p;
+
+    tag->data = s;
+
+    while (s < last && *s != '-') {
+        s++;
+    }
+
+    tag->len = s - tag->data;
+
+    *p = (s < last) ? s + 1 : s;
 }
 
 

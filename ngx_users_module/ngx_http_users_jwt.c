@@ -46,7 +46,8 @@ ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token)
     token->data = p;
     token->len = last - p;
 
-    if (token->len == 0 || token->len > NGX_HTTP_USERS_TOKEN_MAX) {
+    /* an oversized token is refused by ngx_http_users_jwt_verify() */
+    if (token->len == 0) {
         return NGX_DECLINED;
     }
 

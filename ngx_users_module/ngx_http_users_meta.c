@@ -81,7 +81,7 @@ ngx_http_users_meta_not_found(ngx_http_request_t *r)
 
 
 /*
- * "error_page ... @users_error" lands here with nginx's status still in
+ * "error_page ... /.users/error" lands here with nginx's status still in
  * r->err_status.  The body is only discarded: nginx may have given up on
  * reading it.
  */

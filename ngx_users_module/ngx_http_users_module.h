@@ -279,7 +279,6 @@ ngx_http_users_op_t *ngx_http_users_route_op(ngx_http_users_route_t *route,
 ngx_int_t ngx_http_users_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_check_input(ngx_http_request_t *r,
     ngx_array_t **errors);
-ngx_int_t ngx_http_users_validate_quiet(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_query(ngx_http_request_t *r,
     ngx_http_users_sql_e stmt, ngx_uint_t n, ngx_str_t *params,
     ngx_http_users_handler_pt resume);

@@ -323,6 +323,10 @@ ngx_http_users_pg_dispatch(ngx_http_users_pg_pool_t *pool)
         return;
     }
 
+    ngx_log_error(NGX_LOG_WARN, pool->log, 0,
+                  "users: PostgreSQL unavailable, failing %ui waiting "
+                  "request(s)", pool->nwaiting);
+
     while (!ngx_queue_empty(&pool->waiting)) {
         q = ngx_queue_head(&pool->waiting);
         op = ngx_queue_data(q, ngx_http_users_pg_op_t, queue);

@@ -17,7 +17,8 @@
 static void ngx_http_users_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_authenticated(ngx_http_request_t *r);
-static ngx_int_t ngx_http_users_validate(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_refuse(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_array_t *errors);
 static ngx_int_t ngx_http_users_read_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_media_type(ngx_http_request_t *r,
     ngx_http_users_body_e body);
@@ -124,6 +125,7 @@ ngx_http_users_start(ngx_http_request_t *r)
 {
     char                  *detail;
     ngx_int_t              rc;
+    ngx_array_t           *errors;
     ngx_http_users_op_t   *op;
     ngx_http_users_ctx_t  *ctx;
 
@@ -136,9 +138,9 @@ ngx_http_users_start(ngx_http_request_t *r)
     }
 
     if (op->access == NGX_HTTP_USERS_ANYONE) {
-        rc = ngx_http_users_validate(r);
+        rc = ngx_http_users_check_input(r, &errors);
         if (rc != NGX_OK) {
-            return rc;
+            return ngx_http_users_refuse(r, rc, errors);
         }
 
         return op->handler(r);
@@ -154,7 +156,7 @@ ngx_http_users_start(ngx_http_request_t *r)
      * not who the token says: then the caller's row is read first.
      */
 
-    if (op->folded && ngx_http_users_validate_quiet(r) == NGX_OK) {
+    if (op->folded && ngx_http_users_check_input(r, &errors) == NGX_OK) {
         return op->handler(r);
     }
 
@@ -168,6 +170,7 @@ ngx_http_users_authenticated(ngx_http_request_t *r)
 {
     ngx_int_t              rc;
     ngx_uint_t             status;
+    ngx_array_t           *errors;
     ngx_http_users_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
@@ -177,28 +180,21 @@ ngx_http_users_authenticated(ngx_http_request_t *r)
         return ngx_http_users_send_status(r, status);
     }
 
-    rc = ngx_http_users_validate(r);
+    rc = ngx_http_users_check_input(r, &errors);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_users_refuse(r, rc, errors);
     }
 
     return ctx->op->handler(r);
 }
 
 
-/*
- * Content type, then the body against the op's schema and the path id;
- * answers 415 or 422 itself, or returns NGX_OK.
- */
+/* answers what ngx_http_users_check_input() found wrong */
 
 static ngx_int_t
-ngx_http_users_validate(ngx_http_request_t *r)
+ngx_http_users_refuse(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_array_t *errors)
 {
-    ngx_int_t     rc;
-    ngx_array_t  *errors;
-
-    rc = ngx_http_users_check_input(r, &errors);
-
     if (rc == NGX_HTTP_UNSUPPORTED_MEDIA_TYPE) {
         return ngx_http_users_send_detail(r, rc, "Unsupported Media Type");
     }
@@ -207,20 +203,7 @@ ngx_http_users_validate(ngx_http_request_t *r)
         return ngx_http_users_send_invalid(r, errors);
     }
 
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_users_validate_quiet(ngx_http_request_t *r)
-{
-    ngx_array_t  *errors;
-
-    return ngx_http_users_check_input(r, &errors);
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 

@@ -21,7 +21,7 @@
 
 
 static ngx_int_t ngx_http_users_list_query(ngx_http_request_t *r,
-    ngx_str_t *args, int64_t *skip, int64_t *limit);
+    int64_t *skip, int64_t *limit, ngx_array_t *errors);
 static ngx_int_t ngx_http_users_me_verified(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_update_hash(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_update_run(ngx_http_request_t *r);
@@ -68,14 +68,25 @@ ngx_http_users_schema_t  ngx_http_users_update_schema = {
 ngx_int_t
 ngx_http_users_users_list(ngx_http_request_t *r)
 {
-    u_char     *p;
-    int64_t     skip, limit;
-    ngx_int_t   rc;
-    ngx_str_t   params[2];
+    u_char       *p;
+    int64_t       skip, limit;
+    ngx_int_t     rc;
+    ngx_str_t     params[2];
+    ngx_array_t  *errors;
 
-    rc = ngx_http_users_list_query(r, &r->args, &skip, &limit);
+    errors = ngx_array_create(r->pool, 2, sizeof(ngx_http_users_error_t));
+    if (errors == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_users_list_query(r, &skip, &limit, errors);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_users_send_invalid(r, errors);
+    }
+
     if (rc != NGX_OK) {
-        return rc;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
@@ -93,17 +104,19 @@ ngx_http_users_users_list(ngx_http_request_t *r)
 }
 
 
-/* skip >= 0 (default 0) and 1 <= limit <= 1000 (default 100), as pydantic */
+/*
+ * skip >= 0 (default 0) and 1 <= limit <= 1000 (default 100), with
+ * pydantic's messages: NGX_DECLINED with the 422 entries in errors.
+ */
 
 static ngx_int_t
-ngx_http_users_list_query(ngx_http_request_t *r, ngx_str_t *args,
-    int64_t *skip, int64_t *limit)
+ngx_http_users_list_query(ngx_http_request_t *r, int64_t *skip,
+    int64_t *limit, ngx_array_t *errors)
 {
     u_char                       *p, *last;
     char                         *msg, *type;
     int64_t                       v, *dst, min, max;
     ngx_uint_t                    i, negative, overflow, valid;
-    ngx_array_t                  *errors;
     ngx_http_users_error_t       *e;
     ngx_http_users_form_field_t   query[] = {
         { ngx_string("skip"), ngx_null_string, 0, 0 },
@@ -113,13 +126,8 @@ ngx_http_users_list_query(ngx_http_request_t *r, ngx_str_t *args,
     *skip = 0;
     *limit = 100;
 
-    if (ngx_http_users_form_parse(r->pool, args, query, 2) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    errors = ngx_array_create(r->pool, 2, sizeof(ngx_http_users_error_t));
-    if (errors == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ngx_http_users_form_parse(r->pool, &r->args, query, 2) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     for (i = 0; i < 2; i++) {
@@ -188,7 +196,7 @@ ngx_http_users_list_query(ngx_http_request_t *r, ngx_str_t *args,
 
         e = ngx_array_push(errors);
         if (e == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
         }
 
         ngx_str_set(&e->loc, "query");
@@ -199,11 +207,7 @@ ngx_http_users_list_query(ngx_http_request_t *r, ngx_str_t *args,
         e->type.len = ngx_strlen(type);
     }
 
-    if (errors->nelts) {
-        return ngx_http_users_send_invalid(r, errors);
-    }
-
-    return NGX_OK;
+    return errors->nelts ? NGX_DECLINED : NGX_OK;
 }
 
 

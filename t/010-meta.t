@@ -3,7 +3,7 @@ use t::Users;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (4 * blocks() + 6);
+plan tests => repeat_each() * (4 * blocks() - 2);
 
 run_tests();
 
@@ -56,7 +56,7 @@ GET /readyz
 --- response_body chomp
 {"detail":"db not ready"}
 --- error_log
-cannot connect to PostgreSQL
+PostgreSQL unavailable
 
 
 

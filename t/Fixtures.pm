@@ -47,7 +47,7 @@ sub users_sql {
     local $/;
     my $out = <$fh> // '';
     close $fh or die "t::Fixtures: psql failed on: $sql\n";
-    chomp $out;
+    $out =~ s/\s+\z//;
     return $out;
 }
 

@@ -1,0 +1,176 @@
+package t::Scenario;
+
+# Helpers for plain Test::More scenario tests (t/9xx-*.t) that a data-driven
+# block cannot express: concurrent clients, PostgreSQL stopped and started
+# under a running nginx, configuration reloads. nginx.conf is written by the
+# same code as the block runner's (t::harness::Server), with the suite's
+# defaults of t::Users, so a scenario runs the module configured exactly as
+# the blocks do, in the same server root and on the same port.
+#
+#   use Test::More;
+#   use t::Scenario;
+#   start_nginx(master => 1, workers => 2);     # sections default as in t::Users
+#   my ($status, $headers, $body) = http_request(GET => '/healthz');
+#   my @statuses = concurrent_requests(20, sub { (http_request(GET => '/readyz'))[0] });
+#   pg_ctl('stop'); ...; pg_ctl('start');
+#   nginx_reload();
+#   done_testing();
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use JSON::PP ();
+use POSIX ();
+
+use t::harness::Client;
+use t::harness::Server;
+use t::Users ();
+
+our @EXPORT = qw(
+    start_nginx nginx_reload nginx_stop http_request concurrent_requests
+    error_log_text pg_ctl json_decode
+);
+
+my @SECTIONS = qw(main_config http_config config post_main_config);
+
+my $Server;      # the running nginx
+my %Sections;    # its configuration and whether t::Users' defaults were
+my $Defaults;    # added to it, kept for nginx_reload
+my $Owner = $$;  # forked clients must not stop nginx when they exit
+
+# start_nginx(%options): a fresh server root and nginx. Options: the
+# sections main_config, http_config, config, post_main_config (text, as in
+# a block; t::Users' defaults are added unless defaults => 0), master
+# (master_process on), workers, log_level.
+sub start_nginx {
+    my (%opt) = @_;
+    nginx_stop();
+    $Defaults = delete $opt{defaults} // 1;
+    %Sections = map { $_ => delete $opt{$_} } grep { exists $opt{$_} } @SECTIONS;
+    t::Users::add_defaults(\%Sections) if $Defaults;
+    $Server = t::harness::Server->new(%opt);
+    $Server->prepare(%Sections);
+    $Server->start;
+}
+
+# nginx_reload(%sections): HUP, with the given sections replacing the
+# running ones (and the defaults added as by start_nginx); returns once the
+# new workers run, dies when nginx rejects the configuration. Needs
+# start_nginx(master => 1).
+sub nginx_reload {
+    my (%new) = @_;
+    die "nginx_reload: start_nginx first\n" unless $Server;
+    if (%new) {
+        %Sections = (%Sections, %new);
+        t::Users::add_defaults(\%Sections) if $Defaults;
+        $Server->write_conf(%Sections);
+    }
+    $Server->reload;
+}
+
+sub nginx_stop {
+    return unless $Server;
+    my $res = $Server->stop($0);
+    die "nginx process $res->{gone} had died before it was stopped (crashed?)\n"
+        if $res->{gone};
+}
+
+# http_request($method, $path, \%headers, $body): one HTTP/1.1 request on
+# its own connection (Connection: close). $body is bytes; Content-Length is
+# added for it. Returns ($status, \%headers (lower-case names, repeated ones
+# joined with ", "), $body, $error); $status is undef and $error says why
+# when no response came.
+sub http_request {
+    my ($method, $path, $headers, $body) = @_;
+    die "http_request: start_nginx first\n" unless $Server;
+    my %given = map { lc $_ => 1 } keys %{ $headers || {} };
+    my $req = "$method $path HTTP/1.1\r\n";
+    $req .= "Host: localhost\r\n" unless $given{host};
+    $req .= "Connection: close\r\n" unless $given{connection};
+    $req .= "$_: $headers->{$_}\r\n" for sort keys %{ $headers || {} };
+    $req .= 'Content-Length: ' . length($body) . "\r\n" if defined $body;
+    $req .= "\r\n" . ($body // '');
+
+    my $r = t::harness::Client::exchange(port => $Server->client_port, data => $req,
+        timeout => $ENV{TEST_NGINX_TIMEOUT} || 3);
+    my $res = t::harness::Client::parse_response($r->{raw}, $method eq 'HEAD');
+    my %h;
+    for (@{ $res->{headers} }) {
+        my $name = lc $_->[0];
+        $h{$name} = defined $h{$name} ? "$h{$name}, $_->[1]" : $_->[1];
+    }
+    my $error = $r->{error} // ($r->{timed_out} ? 'client socket timed out' : $res->{error});
+    return ($res->{status}, \%h, $res->{body}, $error);
+}
+
+# concurrent_requests($n, sub { my ($i) = @_; ...; return $value }): runs
+# the sub in $n forked processes released at the same moment, and returns
+# their return values (scalars or JSON-able data), in order of $i. The sub
+# must not run Test::More checks: return what is to be checked.
+sub concurrent_requests {
+    my ($n, $code) = @_;
+    my $json = JSON::PP->new->allow_nonref;
+    pipe my $go_read, my $go_write or die "pipe: $!\n";
+    my @children;
+    for my $i (0 .. $n - 1) {
+        pipe my $read, my $write or die "pipe: $!\n";
+        my $pid = fork // die "fork: $!\n";
+        if ($pid == 0) {
+            close $read;
+            close $go_write;
+            sysread $go_read, my $byte, 1;    # EOF once all are forked
+            my $value = eval { $code->($i) };
+            print $write $json->encode($@ ? { error => "$@" } : { value => $value });
+            close $write;
+            POSIX::_exit(0);    # no END blocks, no Test::Builder ending
+        }
+        close $write;
+        push @children, [$pid, $read];
+    }
+    close $go_read;
+    close $go_write;
+    my @values;
+    for my $i (0 .. $#children) {
+        my ($pid, $read) = @{ $children[$i] };
+        my $out = do { local $/; <$read> };
+        waitpid $pid, 0;
+        die "concurrent_requests: client $i died without a result\n" unless length $out;
+        my $result = $json->decode($out);
+        die "concurrent_requests: client $i: $result->{error}" if exists $result->{error};
+        push @values, $result->{value};
+    }
+    return @values;
+}
+
+sub error_log_text {
+    die "error_log_text: start_nginx first\n" unless $Server;
+    return ($Server->read_log(0))[0];
+}
+
+# pg_ctl('stop' | 'start'): the test cluster of $TEST_NGINX_PG_DIR, through
+# scripts/pg.sh (run from the project root, as prove is). Returns its output.
+sub pg_ctl {
+    my ($cmd) = @_;
+    die "pg_ctl: 'start' or 'stop'\n" unless ($cmd // '') =~ /^(?:start|stop)$/;
+    my $dir = $ENV{TEST_NGINX_PG_DIR} // die "pg_ctl: TEST_NGINX_PG_DIR is not set\n";
+    open my $out, '-|', 'scripts/pg.sh', $cmd, $dir
+        or die "pg_ctl: cannot run scripts/pg.sh: $!\n";
+    my $text = do { local $/; <$out> } // '';
+    close $out or die "pg_ctl: scripts/pg.sh $cmd failed (status $?)\n";
+    return $text;
+}
+
+sub json_decode {
+    my ($text) = @_;
+    return JSON::PP->new->utf8->allow_nonref->decode($text);
+}
+
+END {
+    if ($Server && $$ == $Owner && !$ENV{TEST_NGINX_NO_CLEAN}) {
+        local $?;    # keep Test::Builder's exit status
+        $Server->stop($0);
+    }
+}
+
+1;

@@ -1,0 +1,74 @@
+package t::Users;
+
+# The suite's test module: "use t::Users;" gives a t/*.t file everything of
+# Test::Nginx::Socket (openresty's, or the local one in t/harness/ where it
+# is not installed) plus the defaults every block needs: the module loaded,
+# its thread pool, database, JWT secret and first superuser, the JSON access
+# log format, and, for a block without its own "--- config", the API's
+# router.
+#
+# A default line is prepended to its section only when the block does not
+# already mention the directive (or the included file) anywhere in its
+# configuration sections; so a block overrides a default by setting the
+# directive itself, and leaves one out by naming it in a comment
+# ("# no users_first_superuser"). The $TEST_NGINX_* names are expanded by
+# the harness, from the environment the test command exports.
+
+use Test::Nginx::Socket -Base;
+
+# [section, what marks the directive as present, default line]
+my @DEFAULTS = (
+    [main_config => 'load_module', 'load_module $TEST_NGINX_USERS_MODULE;'],
+    [main_config => 'thread_pool', 'thread_pool users_argon2 threads=2 max_queue=64;'],
+    [http_config => 'users_pg_conninfo',
+        'users_pg_conninfo "$TEST_NGINX_PG_CONNINFO";'],
+    [http_config => 'users_jwt_secret',
+        'users_jwt_secret file:$TEST_NGINX_JWT_SECRET_FILE;'],
+    [http_config => 'users_password_thread_pool',
+        'users_password_thread_pool users_argon2;'],
+    [http_config => 'users_first_superuser',
+        'users_first_superuser file:$TEST_NGINX_SU_EMAIL_FILE'
+        . ' file:$TEST_NGINX_SU_PASSWORD_FILE;'],
+    [http_config => 'json_log.conf', 'include $TEST_NGINX_CONF_DIR/json_log.conf;'],
+);
+
+# the server {} of a block that brings no "--- config": the router and,
+# as in conf/nginx.conf, a JSON 404 for every other path (so the harness's
+# own static "location /" is left out)
+my $DEFAULT_CONFIG = <<'_EOC_';
+users_request_id on;
+include $TEST_NGINX_CONF_DIR/users_locations.conf;
+location / {
+    users_api not_found;
+}
+_EOC_
+
+no_root_location();
+
+# Adds the defaults to a hash of section texts (main_config, http_config,
+# config, post_main_config; undef or absent when the block has none). Also
+# used by t::Scenario, so scenarios run the module configured the same way.
+# (The prototype keeps Spiffy's -Base source filter, which turns every
+# "sub name {" of this file into a method, away from this function.)
+sub add_defaults ($) {
+    my $sections = shift;
+    my $mentioned = join "\n", grep { defined }
+        @$sections{qw(main_config http_config config post_main_config)};
+    my %prepend;
+    for (@DEFAULTS) {
+        my ($section, $mark, $line) = @$_;
+        $prepend{$section} .= "$line\n" unless $mentioned =~ /\b\Q$mark\E\b/;
+    }
+    $sections->{$_} = $prepend{$_} . ($sections->{$_} // '') for keys %prepend;
+    $sections->{config} //= $DEFAULT_CONFIG;
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my %sections = map { $_ => scalar $block->$_ }
+        qw(main_config http_config config post_main_config);
+    add_defaults(\%sections);
+    for my $name (qw(main_config http_config config)) {
+        $block->set_value($name => $sections{$name}) if defined $sections{$name};
+    }
+});
