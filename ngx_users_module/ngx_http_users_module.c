@@ -465,7 +465,8 @@ ngx_http_users_exit_process(ngx_cycle_t *cycle)
  * A configuration value that may be a secret: "env:NAME" reads the
  * environment of the master (workers' environments are wiped), "file:PATH"
  * reads a file (a Kubernetes Secret or Docker secret) without its trailing
- * newline; anything else is taken literally.
+ * newline; anything else is taken literally.  Values are NUL-terminated:
+ * some go to libpq as C strings.
  */
 
 static ngx_int_t
@@ -494,12 +495,12 @@ ngx_http_users_conf_value(ngx_conf_t *cf, ngx_str_t *src, ngx_str_t *value)
         }
 
         value->len = ngx_strlen(env);
-        value->data = ngx_pnalloc(cf->pool, value->len);
+        value->data = ngx_pnalloc(cf->pool, value->len + 1);
         if (value->data == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(value->data, env, value->len);
+        ngx_memcpy(value->data, env, value->len + 1);
         return NGX_OK;
     }
 
@@ -554,6 +555,7 @@ ngx_http_users_conf_value(ngx_conf_t *cf, ngx_str_t *src, ngx_str_t *value)
         n--;
     }
 
+    p[n] = '\0';
     value->data = p;
     value->len = n;
 

@@ -49,7 +49,8 @@ sub start_nginx {
     $Defaults = delete $opt{defaults} // 1;
     %Sections = map { $_ => delete $opt{$_} } grep { exists $opt{$_} } @SECTIONS;
     t::Users::add_defaults(\%Sections) if $Defaults;
-    $Server = t::harness::Server->new(%opt);
+    # t::Users' router brings its own "location /"
+    $Server = t::harness::Server->new(root_location => !$Defaults, %opt);
     $Server->prepare(%Sections);
     $Server->start;
 }

@@ -3,8 +3,8 @@ package Test::Nginx::Socket;
 # A project-local stand-in for openresty's Test::Nginx::Socket, used only
 # where the real one is not installed (prove -I. -It/harness). It runs the
 # project's t/*.t files unchanged, within the subset described in section 9
-# of ../spec/test-nginx-format.md (shared/spec in the workspace); anything
-# outside it stops the run instead of being skipped. The work is done by
+# of the project's spec test-nginx-format.md; anything outside it stops the
+# run instead of being skipped. The work is done by
 # t::harness::Runner, t::harness::Server and t::harness::Client (found
 # through -I.), which t::Scenario shares.
 #
