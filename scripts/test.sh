@@ -11,6 +11,7 @@ top=$(pwd)
 
 scripts/deps.sh
 scripts/build.sh > /dev/null
+scripts/docs.sh > /dev/null
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ngx-users-test.XXXXXX")
 chmod 755 "$tmp"

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// docs-check.cjs - browser check of /docs (Swagger UI) and /redoc (ReDoc),
+// adapted from shared/tools/docs-check.cjs; run it through
+// scripts/docs-browser-check.sh, which installs what it needs.
+//
+// Usage: node docs-check.cjs BASE_URL [OUT_DIR]
+// Env:   PW_DEPS   dir whose node_modules holds playwright-core
+//        CHROMIUM  browser binary (default: chromium on PATH)
+//        DOCS_USER, DOCS_PASSWORD  the account Swagger UI's Authorize logs in
+//                  with (default: the first superuser of the dev setup)
+//
+// Fails (exit 1) when a page:
+//  - does not render every operation of /openapi.json (matched by
+//    operationId, so a route missing from a viewer is named);
+//  - answers without a Content-Security-Policy, logs a console error, or
+//    throws;
+//  - sends a request outside BASE_URL's origin. A request the CSP blocks
+//    (ReDoc always tries its "Redocly" logo from a CDN) never leaves the
+//    browser: it is reported as blocked, and so is its console message.
+// On /docs it also logs in through "Authorize" (the OAuth2 password flow of
+// the document, POST /auth/login) and runs "Try it out" on GET /users/me,
+// which must answer 200, then again on the page opened anew (persistAuthorization).
+// Screenshots: OUT_DIR/docs.png, docs-try-it-out.png, redoc.png.
+"use strict";
+const path = require("path");
+const fs = require("fs");
+const { createRequire } = require("module");
+
+const base = process.argv[2];
+const out = process.argv[3] || ".";
+if (!base) { console.error("usage: docs-check.cjs BASE_URL [OUT_DIR]"); process.exit(2); }
+const req = createRequire(path.join(path.resolve(process.env.PW_DEPS || "."), "noop.js"));
+const { chromium } = req("playwright-core");
+const exe = process.env.CHROMIUM || findOnPath("chromium");
+if (!exe) { console.error("no chromium on PATH (apt-get install chromium)"); process.exit(2); }
+const user = process.env.DOCS_USER || "admin@example.com";
+const password = process.env.DOCS_PASSWORD || "adminpassword123";
+const origin = new URL(base).origin;
+const TIMEOUT = 20000;
+
+function findOnPath(name) {
+  for (const dir of (process.env.PATH || "").split(path.delimiter)) {
+    const p = path.join(dir, name);
+    try { fs.accessSync(p, fs.constants.X_OK); return p; } catch (_) { /* next */ }
+  }
+  return null;
+}
+
+// operationIds a viewer rendered, from the ids it gives its elements
+const viewers = {
+  docs: {
+    path: "/docs",
+    rendered: page => page.$$eval(".swagger-ui .opblock[id]", els => els.map(e => e.id)),
+    // Swagger UI: id="operations-<tag>-<operationId>"
+    has: (ids, opId) => ids.some(id => id.endsWith("-" + opId)),
+  },
+  redoc: {
+    path: "/redoc",
+    rendered: page => page.$$eval("[data-section-id*='operation/']",
+                                   els => els.map(e => e.getAttribute("data-section-id"))),
+    // ReDoc: data-section-id="tag/<tag>/operation/<operationId>"
+    has: (ids, opId) => ids.some(id => id.endsWith("operation/" + opId)),
+  },
+};
+
+// Swagger UI's Authorize and Try it out on GET /users/me; returns problems
+async function tryItOut(page, doc) {
+  const op = doc.paths["/users/me"].get;
+  const block = page.locator(`.opblock[id$="-${op.operationId}"]`);
+  const problems = [];
+  const execute = async when => {
+    if (!/\bis-open\b/.test(await block.getAttribute("class"))) {
+      await block.locator(".opblock-summary-control").click();
+    }
+    if (!(await block.locator(".execute").count())) await block.locator(".try-out__btn").click();
+    const [resp] = await Promise.all([
+      page.waitForResponse(r => r.url() === origin + "/users/me", { timeout: TIMEOUT }),
+      block.locator(".execute").click(),
+    ]);
+    if (resp.status() !== 200) problems.push(`Try it out GET /users/me ${when}: HTTP ${resp.status()}`);
+  };
+
+  await page.locator(".auth-wrapper .authorize").click();
+  const dialog = page.locator(".modal-ux");
+  await dialog.locator("#oauth_username").fill(user);
+  await dialog.locator("#oauth_password").fill(password);
+  const [login] = await Promise.all([
+    page.waitForResponse(r => r.url() === origin + "/auth/login", { timeout: TIMEOUT }),
+    dialog.locator(".auth-container").first().locator("button.authorize").click(),
+  ]);
+  if (login.status() !== 200) problems.push(`Authorize: POST /auth/login HTTP ${login.status()}`);
+  await dialog.locator(".btn-done").first().click();
+
+  await execute("after Authorize");
+  await block.screenshot({ path: path.join(out, "docs-try-it-out.png") });
+  // open the page anew, as a user would: a reload would keep the deep link
+  // of the operation in the URL (see docs/swagger-init.js)
+  await page.goto(base + "/docs", { waitUntil: "load", timeout: TIMEOUT });
+  await page.waitForSelector(".swagger-ui .opblock", { timeout: TIMEOUT });
+  await execute("after a reload");
+  return problems;
+}
+
+(async () => {
+  const doc = await (await fetch(base + "/openapi.json")).json();
+  const opIds = Object.values(doc.paths).flatMap(item =>
+    ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+      .filter(m => item[m]).map(m => item[m].operationId));
+
+  const browser = await chromium.launch({
+    executablePath: exe, headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  let failed = 0;
+  for (const [name, viewer] of Object.entries(viewers)) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    const foreign = new Set(), blocked = new Set(), consoleErrors = [], errors = [];
+    const isForeign = u => !u.startsWith(origin + "/") && !/^(data|blob):/.test(u);
+    page.on("request", r => { if (isForeign(r.url())) foreign.add(r.url()); });
+    page.on("requestfailed", r => {
+      if (isForeign(r.url()) && (r.failure() || {}).errorText === "csp") blocked.add(r.url());
+    });
+    page.on("console", m => { if (m.type() === "error") consoleErrors.push(m.text()); });
+    page.on("pageerror", e => errors.push(String(e)));
+
+    const t0 = Date.now();
+    let ids = [];
+    try {
+      const resp = await page.goto(base + viewer.path, { waitUntil: "load", timeout: TIMEOUT });
+      if (resp.status() !== 200) throw new Error("HTTP " + resp.status());
+      if (!resp.headers()["content-security-policy"]) errors.push("no Content-Security-Policy header");
+      await page.waitForFunction(n => document.querySelectorAll(
+        ".swagger-ui .opblock[id], [data-section-id*='operation/']").length >= n,
+        opIds.length, { timeout: TIMEOUT });
+      ids = await viewer.rendered(page);
+      await page.screenshot({ path: path.join(out, name + ".png") });
+      if (name === "docs") errors.push(...await tryItOut(page, doc));
+    } catch (e) { errors.push(String(e.message || e)); }
+
+    const missing = opIds.filter(id => !viewer.has(ids, id));
+    const left = [...foreign].filter(u => !blocked.has(u));
+    // the browser's own report of a request the CSP blocked is expected
+    errors.push(...consoleErrors.filter(t => ![...blocked].some(u => t.includes(u))));
+    const ok = missing.length === 0 && left.length === 0 && errors.length === 0;
+    if (!ok) failed++;
+    console.log(`${ok ? "ok  " : "FAIL"} ${name} ${viewer.path} operations=${opIds.length - missing.length}/${opIds.length} ` +
+                `${Date.now() - t0}ms foreign=${left.length} blocked-by-csp=${blocked.size} errors=${errors.length}`);
+    for (const id of missing) console.log("     not rendered: " + id);
+    for (const u of left) console.log("     request left the origin: " + u);
+    for (const u of blocked) console.log("     blocked by the CSP: " + u);
+    for (const e of errors) console.log("     error: " + e.slice(0, 300));
+    await ctx.close();
+  }
+  await browser.close();
+  console.log(`${Object.keys(viewers).length - failed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+})().catch(e => { console.error(e); process.exit(1); });
