@@ -3,7 +3,7 @@ use t::Users;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (4 * blocks() - 2);
+plan tests => repeat_each() * (4 * blocks() - 3);
 
 run_tests();
 
@@ -174,5 +174,17 @@ HEAD /healthz
 --- response_headers
 Content-Type: application/json; charset=utf-8
 --- response_body chomp
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: the original service's postgresql+asyncpg:// URLs are accepted
+--- http_config
+users_pg_conninfo "postgresql+asyncpg://users@localhost/users?host=$TEST_NGINX_PG_DIR/run";
+--- request
+GET /readyz
+--- response_body chomp
+{"status":"ready"}
 --- no_error_log
 [error]

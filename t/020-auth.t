@@ -48,7 +48,7 @@ our %forged = (
 
 repeat_each(1);
 
-plan tests => repeat_each() * 134;
+plan tests => repeat_each() * 140;
 
 no_shuffle();
 run_tests();
@@ -617,3 +617,25 @@ users_jwt_secret "too-short";
 --- must_die
 --- request
 GET /healthz
+
+
+
+
+=== TEST 43: the per-IP limit on the password routes answers JSON 429
+--- http_config
+limit_req_zone $binary_remote_addr zone=users_auth:1m rate=1r/m;
+limit_req_status 429;
+--- config
+users_request_id on;
+limit_req zone=users_auth;
+include $TEST_NGINX_CONF_DIR/users_locations.conf;
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- request eval
+["POST /auth/login\nusername=x", "POST /auth/login\nusername=x"]
+--- error_code eval
+[422, 429]
+--- response_body eval
+['{"detail":[{"loc":["body","password"],"msg":"field required","type":"value_error.missing"}]}', '{"detail":"Too Many Requests"}']
+--- no_error_log
+[alert]
