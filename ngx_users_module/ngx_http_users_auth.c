@@ -110,7 +110,6 @@ ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
 ngx_uint_t
 ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
 {
-    char                  *value;
     ngx_str_t             *dst;
     ngx_uint_t             i;
     ngx_http_users_ctx_t  *ctx;
@@ -135,20 +134,9 @@ ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
 
         dst = (i == 1) ? &ctx->user.json : &ctx->user.hashed_password;
 
-        if (PQgetisnull(res, 0, i)) {
-            ngx_str_null(dst);
-            continue;
-        }
-
-        value = PQgetvalue(res, 0, i);
-        dst->len = PQgetlength(res, 0, i);
-
-        dst->data = ngx_pnalloc(r->pool, dst->len + 1);
-        if (dst->data == NULL) {
+        if (ngx_http_users_pg_value(r, res, i, dst) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        ngx_memcpy(dst->data, value, dst->len + 1);
     }
 
     return NGX_OK;
@@ -207,8 +195,7 @@ static ngx_int_t
 ngx_http_users_register_done(ngx_http_request_t *r)
 {
     u_char                *p;
-    char                  *state;
-    ngx_str_t              json, location;
+    ngx_str_t              id, json, location;
     ngx_http_users_ctx_t  *ctx;
 
     static ngx_str_t  location_name = ngx_string("Location");
@@ -216,30 +203,23 @@ ngx_http_users_register_done(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
-        state = PQresultErrorField(ctx->res, PG_DIAG_SQLSTATE);
-
-        /* the unique index on lower(email) decides, not a prior read */
-        if (state && ngx_strcmp(state, "23505") == 0) {
-            return ngx_http_users_send_detail(r, NGX_HTTP_CONFLICT,
-                                              "Email already registered");
-        }
-
-        return ngx_http_users_send_pg_error(r, ctx->res);
+        return ngx_http_users_send_write_error(r, ctx->res);
     }
 
-    location.len = sizeof("/users/") - 1 + PQgetlength(ctx->res, 0, 0);
+    if (ngx_http_users_pg_value(r, ctx->res, 0, &id) != NGX_OK
+        || ngx_http_users_pg_value(r, ctx->res, 1, &json) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location.len = sizeof("/users/") - 1 + id.len;
     location.data = ngx_pnalloc(r->pool, location.len);
-
-    json.len = PQgetlength(ctx->res, 0, 1);
-    json.data = ngx_pnalloc(r->pool, json.len);
-
-    if (location.data == NULL || json.data == NULL) {
+    if (location.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = ngx_cpymem(location.data, "/users/", sizeof("/users/") - 1);
-    ngx_memcpy(p, PQgetvalue(ctx->res, 0, 0), PQgetlength(ctx->res, 0, 0));
-    ngx_memcpy(json.data, PQgetvalue(ctx->res, 0, 1), json.len);
+    ngx_memcpy(p, id.data, id.len);
 
     /*
      * A plain header: r->headers_out.location would be made absolute by
@@ -346,8 +326,6 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_login_found(ngx_http_request_t *r)
 {
-    ngx_str_t               *dst;
-    ngx_uint_t               i;
     ngx_http_users_ctx_t    *ctx;
     ngx_http_users_login_t  *login;
 
@@ -359,25 +337,15 @@ ngx_http_users_login_found(ngx_http_request_t *r)
     }
 
     if (PQntuples(ctx->res) == 1) {
-        for (i = 0; i < 4; i++) {
-            dst = (i == 0) ? &login->id
-                  : (i == 1) ? &login->hash
-                  : (i == 2) ? NULL
-                  : &login->version;
-
-            if (dst == NULL) {
-                login->active = (PQgetvalue(ctx->res, 0, i)[0] == 't');
-                continue;
-            }
-
-            dst->len = PQgetlength(ctx->res, 0, i);
-            dst->data = ngx_pnalloc(r->pool, dst->len + 1);
-            if (dst->data == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            ngx_memcpy(dst->data, PQgetvalue(ctx->res, 0, i), dst->len + 1);
+        if (ngx_http_users_pg_value(r, ctx->res, 0, &login->id) != NGX_OK
+            || ngx_http_users_pg_value(r, ctx->res, 1, &login->hash) != NGX_OK
+            || ngx_http_users_pg_value(r, ctx->res, 3, &login->version)
+               != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        login->active = (PQgetvalue(ctx->res, 0, 2)[0] == 't');
     }
 
     return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_VERIFY,

@@ -21,7 +21,7 @@
 #define NGX_HTTP_USERS_TZ_FALLBACK                                            \
     ", time zone names are checked for their syntax only"
 
-/* tzdata 2024 names about 600 zones and links */
+/* tzdata names about 600 zones and links */
 #define NGX_HTTP_USERS_ZONES_SIZE    1024
 
 
@@ -51,7 +51,11 @@ static ngx_int_t ngx_http_users_json_length(ngx_pool_t *pool,
 static ngx_int_t ngx_http_users_json_error(ngx_array_t *errors,
     ngx_str_t *field, char *msg, char *type);
 static uint32_t ngx_http_users_utf8_next(u_char **p, u_char *last);
-static ngx_uint_t ngx_http_users_utf8_in(ngx_str_t *value,
+static ngx_uint_t ngx_http_users_utf8_in(u_char *p, u_char *last,
+    ngx_http_users_range_t *ranges);
+static ngx_uint_t ngx_http_users_utf8_starts(u_char *p, u_char *last,
+    ngx_http_users_range_t *ranges);
+static ngx_uint_t ngx_http_users_code_in(uint32_t u,
     ngx_http_users_range_t *ranges);
 static ngx_int_t ngx_http_users_email_local(u_char *p, u_char *last);
 static ngx_int_t ngx_http_users_email_domain(u_char *p, u_char *last);
@@ -142,6 +146,25 @@ static ngx_http_users_range_t  ngx_http_users_unsafe[] = {
     { 0x110bd, 0x110bd }, { 0x110cd, 0x110cd }, { 0x13430, 0x13438 },
     { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 },
     { 0xe0020, 0xe007f }, { 0xf0000, 0x10ffff },
+    { 0, 0 }
+};
+
+
+/*
+ * The combining diacritical marks blocks: IDNA and email-validator refuse
+ * a label or local part that starts with a mark, which would combine with
+ * what precedes it when displayed
+ */
+static ngx_http_users_range_t  ngx_http_users_marks[] = {
+    { 0x300, 0x36f }, { 0x1ab0, 0x1aff }, { 0x1dc0, 0x1dff },
+    { 0x20d0, 0x20ff }, { 0xfe20, 0xfe2f },
+    { 0, 0 }
+};
+
+
+/* symbol and emoji blocks, which IDNA 2008 disallows in domain names */
+static ngx_http_users_range_t  ngx_http_users_symbols[] = {
+    { 0x2190, 0x2bff }, { 0x1f000, 0x1faff },
     { 0, 0 }
 };
 
@@ -570,26 +593,44 @@ ngx_http_users_utf8_next(u_char **p, u_char *last)
 
 
 static ngx_uint_t
-ngx_http_users_utf8_in(ngx_str_t *value, ngx_http_users_range_t *ranges)
+ngx_http_users_utf8_in(u_char *p, u_char *last, ngx_http_users_range_t *ranges)
 {
-    u_char                  *p, *last;
-    uint32_t                 u;
-    ngx_http_users_range_t  *r;
-
-    p = value->data;
-    last = p + value->len;
-
     while (p < last) {
-        u = ngx_http_users_utf8_next(&p, last);
-
-        if (u == NGX_HTTP_USERS_UTF8_BAD) {
+        if (ngx_http_users_code_in(ngx_http_users_utf8_next(&p, last),
+                                   ranges))
+        {
             return 1;
         }
+    }
 
-        for (r = ranges; r->high; r++) {
-            if (u >= r->low && u <= r->high) {
-                return 1;
-            }
+    return 0;
+}
+
+
+static ngx_uint_t
+ngx_http_users_utf8_starts(u_char *p, u_char *last,
+    ngx_http_users_range_t *ranges)
+{
+    return p < last
+           && ngx_http_users_code_in(ngx_http_users_utf8_next(&p, last),
+                                     ranges);
+}
+
+
+/* a byte that does not start a UTF-8 sequence is in any range */
+
+static ngx_uint_t
+ngx_http_users_code_in(uint32_t u, ngx_http_users_range_t *ranges)
+{
+    ngx_http_users_range_t  *r;
+
+    if (u == NGX_HTTP_USERS_UTF8_BAD) {
+        return 1;
+    }
+
+    for (r = ranges; r->high; r++) {
+        if (u >= r->low && u <= r->high) {
+            return 1;
         }
     }
 
@@ -622,7 +663,7 @@ ngx_http_users_check_email(ngx_str_t *value)
         || ngx_strlchr(at + 1, last, '@') != NULL
         || ngx_http_users_email_local(value->data, at) != NGX_OK
         || ngx_http_users_email_domain(at + 1, last) != NGX_OK
-        || ngx_http_users_utf8_in(value, ngx_http_users_unsafe))
+        || ngx_http_users_utf8_in(value->data, last, ngx_http_users_unsafe))
     {
         return &ngx_http_users_bad_email;
     }
@@ -656,7 +697,10 @@ ngx_http_users_email_local(u_char *p, u_char *last)
         0xffffffff  /* 1111 1111 1111 1111  1111 1111 1111 1111 */
     };
 
-    if (p == last || last - p > NGX_HTTP_USERS_LOCAL_MAX) {
+    if (p == last
+        || last - p > NGX_HTTP_USERS_LOCAL_MAX
+        || ngx_http_users_utf8_starts(p, last, ngx_http_users_marks))
+    {
         return NGX_DECLINED;
     }
 
@@ -709,13 +753,6 @@ ngx_http_users_email_domain(u_char *start, u_char *last)
             return NGX_DECLINED;
         }
 
-        /* IDNA keeps "--" in third and fourth place for "xn--" labels */
-        if (end - label >= 4 && label[2] == '-' && label[3] == '-'
-            && ngx_strncasecmp(label, (u_char *) "xn", 2) != 0)
-        {
-            return NGX_DECLINED;
-        }
-
         ascii = 1;
 
         for (p = label; p < end; p++) {
@@ -725,6 +762,20 @@ ngx_http_users_email_domain(u_char *start, u_char *last)
             } else if (*p != '-' && !ngx_http_users_is_alnum(*p)) {
                 return NGX_DECLINED;
             }
+        }
+
+        /* IDNA keeps "--" in third and fourth place for ASCII "xn--" */
+        if (end - label >= 4 && label[2] == '-' && label[3] == '-'
+            && (!ascii || ngx_strncasecmp(label, (u_char *) "xn", 2) != 0))
+        {
+            return NGX_DECLINED;
+        }
+
+        if (!ascii
+            && (ngx_http_users_utf8_starts(label, end, ngx_http_users_marks)
+                || ngx_http_users_utf8_in(label, end, ngx_http_users_symbols)))
+        {
+            return NGX_DECLINED;
         }
 
         if (end == last) {
@@ -765,7 +816,9 @@ ngx_http_users_check_url(ngx_str_t *value)
     u_char      *p, *last, *scheme, *host, *end;
     ngx_uint_t   port, ipv6;
 
-    if (ngx_http_users_utf8_in(value, ngx_http_users_spaces)) {
+    if (ngx_http_users_utf8_in(value->data, value->data + value->len,
+                               ngx_http_users_spaces))
+    {
         return &ngx_http_users_url_space;
     }
 

@@ -243,6 +243,7 @@ struct ngx_http_users_ctx_s {
     ngx_str_t                 body;        /* the whole request body */
     ngx_http_users_value_t   *values;      /* the validated JSON body */
     int64_t                   path_id;
+    ngx_str_t                 path_id_text;  /* NUL-terminated */
 
     /* the caller, from the token and then from its row */
     int64_t                   user_id;
@@ -255,6 +256,7 @@ struct ngx_http_users_ctx_s {
     ngx_http_users_pg_op_t    pg;
     PGresult                 *res;         /* valid during resume only */
     ngx_http_users_pw_task_t *task;        /* the last password task */
+    ngx_event_t               hashing;     /* held while a task runs */
     ngx_msec_t                timeout;     /* of the query, if not default */
 
     /* route-specific state kept across steps */
@@ -283,6 +285,8 @@ ngx_int_t ngx_http_users_query(ngx_http_request_t *r,
     ngx_http_users_sql_e stmt, ngx_uint_t n, ngx_str_t *params,
     ngx_http_users_handler_pt resume);
 void ngx_http_users_resume(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_pg_value(ngx_http_request_t *r, PGresult *res,
+    int col, ngx_str_t *value);
 ngx_int_t ngx_http_users_request_id(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_http_users_request_id_valid(ngx_str_t *id);
 
@@ -299,6 +303,8 @@ ngx_int_t ngx_http_users_send_method_not_allowed(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_send_status(ngx_http_request_t *r,
     ngx_uint_t status);
 ngx_int_t ngx_http_users_send_pg_error(ngx_http_request_t *r, PGresult *res);
+ngx_int_t ngx_http_users_send_write_error(ngx_http_request_t *r,
+    PGresult *res);
 ngx_uint_t ngx_http_users_pg_error_status(ngx_http_request_t *r,
     PGresult *res);
 ngx_int_t ngx_http_users_send_unauthorized(ngx_http_request_t *r,

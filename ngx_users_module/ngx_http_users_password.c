@@ -16,6 +16,14 @@
 
 static void ngx_http_users_password_thread(void *data, ngx_log_t *log);
 static void ngx_http_users_password_done(ngx_event_t *ev);
+static void ngx_http_users_password_slow(ngx_event_t *ev);
+
+
+/*
+ * A gracefully stopping worker exits once no timer is left, and a thread
+ * task has none: this one keeps the worker until the hash is done.
+ */
+#define NGX_HTTP_USERS_PASSWORD_GUARD  60000
 
 
 ngx_int_t
@@ -77,6 +85,11 @@ ngx_http_users_password_post(ngx_http_request_t *r, ngx_http_users_pw_e kind,
 
     r->main->blocked++;
 
+    ctx->hashing.handler = ngx_http_users_password_slow;
+    ctx->hashing.data = r;
+    ctx->hashing.log = r->connection->log;
+    ngx_add_timer(&ctx->hashing, NGX_HTTP_USERS_PASSWORD_GUARD);
+
     ctx->task = t;
     ctx->resume = resume;
     ctx->waiting = 1;
@@ -137,12 +150,25 @@ ngx_http_users_password_done(ngx_event_t *ev)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     if (ctx) {
         ctx->waiting = 0;
+
+        if (ctx->hashing.timer_set) {
+            ngx_del_timer(&ctx->hashing);
+        }
     }
 
     /* a request terminated meanwhile has nginx's finalizer here */
     r->write_event_handler(r);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_users_password_slow(ngx_event_t *ev)
+{
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "users: a password hash is still running after %d s",
+                  NGX_HTTP_USERS_PASSWORD_GUARD / 1000);
 }
 
 

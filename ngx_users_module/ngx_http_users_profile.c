@@ -13,7 +13,6 @@
 
 
 static ngx_int_t ngx_http_users_profile_done(ngx_http_request_t *r);
-static ngx_int_t ngx_http_users_public_done(ngx_http_request_t *r);
 
 
 static ngx_http_users_field_t  ngx_http_users_profile_fields[] = {
@@ -128,51 +127,13 @@ ngx_http_users_avatar_delete(ngx_http_request_t *r)
 }
 
 
-/* the folded statements answer the caller's own representation */
+/*
+ * The folded statements answer a representation in their second column:
+ * the caller's own, or a public profile, NULL when it is not to be seen.
+ */
 
 static ngx_int_t
 ngx_http_users_profile_done(ngx_http_request_t *r)
-{
-    ngx_uint_t             status;
-    ngx_http_users_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-
-    status = ngx_http_users_auth_row(r, ctx->res);
-    if (status != NGX_OK) {
-        return ngx_http_users_send_status(r, status);
-    }
-
-    return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
-}
-
-
-/* GET /profile/{id}: absent, inactive and private users look the same */
-
-ngx_int_t
-ngx_http_users_public_profile(ngx_http_request_t *r)
-{
-    u_char                *p;
-    ngx_str_t              param;
-    ngx_http_users_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    param.data = p;
-    param.len = ngx_sprintf(p, "%L%Z", ctx->path_id) - p - 1;
-
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PUBLIC_PROFILE, 1,
-                                &param, ngx_http_users_public_done);
-}
-
-
-static ngx_int_t
-ngx_http_users_public_done(ngx_http_request_t *r)
 {
     ngx_uint_t             status;
     ngx_http_users_ctx_t  *ctx;
@@ -190,4 +151,19 @@ ngx_http_users_public_done(ngx_http_request_t *r)
     }
 
     return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+}
+
+
+/* GET /profile/{id}: absent, inactive and private users look the same */
+
+ngx_int_t
+ngx_http_users_public_profile(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PUBLIC_PROFILE, 1,
+                                &ctx->path_id_text,
+                                ngx_http_users_profile_done);
 }

@@ -334,6 +334,14 @@ ngx_http_users_path_id(ngx_http_request_t *r, ngx_str_t *text,
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     if (ngx_http_users_parse_id(text, &ctx->path_id) == NGX_OK) {
+        ctx->path_id_text.data = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+        if (ctx->path_id_text.data == NULL) {
+            return;
+        }
+
+        ctx->path_id_text.len = ngx_sprintf(ctx->path_id_text.data, "%L%Z",
+                                            ctx->path_id)
+                                - ctx->path_id_text.data - 1;
         return;
     }
 
@@ -545,6 +553,33 @@ ngx_http_users_cleanup(void *data)
         ngx_http_users_pg_cancel(&ctx->pg);
         ctx->waiting = 0;
     }
+}
+
+
+/*
+ * A value of a statement's first row, copied into the pool and
+ * NUL-terminated: the result is freed once the resume handler returns.
+ * SQL NULL gives an empty string with no data.
+ */
+
+ngx_int_t
+ngx_http_users_pg_value(ngx_http_request_t *r, PGresult *res, int col,
+    ngx_str_t *value)
+{
+    if (PQgetisnull(res, 0, col)) {
+        ngx_str_null(value);
+        return NGX_OK;
+    }
+
+    value->len = PQgetlength(res, 0, col);
+    value->data = ngx_pnalloc(r->pool, value->len + 1);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->data, PQgetvalue(res, 0, col), value->len + 1);
+
+    return NGX_OK;
 }
 
 

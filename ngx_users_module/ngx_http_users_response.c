@@ -281,6 +281,24 @@ ngx_http_users_send_pg_error(ngx_http_request_t *r, PGresult *res)
 }
 
 
+/* an INSERT or UPDATE failed: a taken email is the unique index's 23505 */
+
+ngx_int_t
+ngx_http_users_send_write_error(ngx_http_request_t *r, PGresult *res)
+{
+    char  *state;
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    if (state && ngx_strcmp(state, "23505") == 0) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_CONFLICT,
+                                          "Email already registered");
+    }
+
+    return ngx_http_users_send_pg_error(r, res);
+}
+
+
 ngx_int_t
 ngx_http_users_send_invalid(ngx_http_request_t *r, ngx_array_t *errors)
 {

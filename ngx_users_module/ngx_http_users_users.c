@@ -226,6 +226,7 @@ ngx_http_users_users_me_update(ngx_http_request_t *r)
     v = ctx->values;
 
     ctx->path_id = ctx->user_id;
+    ctx->path_id_text = ctx->user_id_text;
 
     if (v[3].present && !v[2].present) {
         return ngx_http_users_send_invalid_one(r, "body", "current_password",
@@ -267,22 +268,12 @@ ngx_http_users_me_verified(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_users_get(ngx_http_request_t *r)
 {
-    u_char                *p;
-    ngx_str_t              param;
     ngx_http_users_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    param.data = p;
-    param.len = ngx_sprintf(p, "%L%Z", ctx->path_id) - p - 1;
-
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_GET, 1, &param,
-                                ngx_http_users_one);
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_GET, 1,
+                                &ctx->path_id_text, ngx_http_users_one);
 }
 
 
@@ -353,7 +344,7 @@ ngx_http_users_update_run(ngx_http_request_t *r)
 
     ngx_memzero(params, sizeof(params));
 
-    p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -367,8 +358,7 @@ ngx_http_users_update_run(ngx_http_request_t *r)
         }
     }
 
-    params[0].data = p;
-    p = ngx_sprintf(p, "%L%Z", ctx->path_id);
+    params[0] = ctx->path_id_text;
     params[1].data = p;
     (void) ngx_sprintf(p, "%ui%Z", mask);
 
@@ -397,21 +387,13 @@ ngx_http_users_update_run(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_one(ngx_http_request_t *r)
 {
-    char                  *state;
     ngx_str_t              json;
     ngx_http_users_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
-        state = PQresultErrorField(ctx->res, PG_DIAG_SQLSTATE);
-
-        if (state && ngx_strcmp(state, "23505") == 0) {
-            return ngx_http_users_send_detail(r, NGX_HTTP_CONFLICT,
-                                              "Email already registered");
-        }
-
-        return ngx_http_users_send_pg_error(r, ctx->res);
+        return ngx_http_users_send_write_error(r, ctx->res);
     }
 
     if (PQntuples(ctx->res) == 0) {
@@ -419,13 +401,9 @@ ngx_http_users_one(ngx_http_request_t *r)
                                           "User not found");
     }
 
-    json.len = PQgetlength(ctx->res, 0, 0);
-    json.data = ngx_pnalloc(r->pool, json.len);
-    if (json.data == NULL) {
+    if (ngx_http_users_pg_value(r, ctx->res, 0, &json) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_memcpy(json.data, PQgetvalue(ctx->res, 0, 0), json.len);
 
     return ngx_http_users_send_json(r, NGX_HTTP_OK, &json);
 }
@@ -434,8 +412,6 @@ ngx_http_users_one(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_users_delete(ngx_http_request_t *r)
 {
-    u_char                *p;
-    ngx_str_t              param;
     ngx_http_users_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
@@ -445,16 +421,8 @@ ngx_http_users_users_delete(ngx_http_request_t *r)
                                    "Superusers cannot delete themselves");
     }
 
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    param.data = p;
-    param.len = ngx_sprintf(p, "%L%Z", ctx->path_id) - p - 1;
-
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_DELETE, 1, &param,
-                                ngx_http_users_deleted);
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_DELETE, 1,
+                                &ctx->path_id_text, ngx_http_users_deleted);
 }
 
 
