@@ -143,6 +143,33 @@ ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
 }
 
 
+/*
+ * The folded statements answer a representation in their second column:
+ * the caller's own, or another user's, NULL when it is not to be seen.
+ */
+
+ngx_int_t
+ngx_http_users_auth_answer(ngx_http_request_t *r)
+{
+    ngx_uint_t             status;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    status = ngx_http_users_auth_row(r, ctx->res);
+    if (status != NGX_OK) {
+        return ngx_http_users_send_status(r, status);
+    }
+
+    if (ctx->user.json.data == NULL) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                          "User not found");
+    }
+
+    return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+}
+
+
 /* GET /auth/me, POST /auth/test-token, and every "me" read */
 
 ngx_int_t

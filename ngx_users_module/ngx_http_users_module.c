@@ -283,7 +283,7 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_users_main_conf_t *umcf = conf;
 
-    ngx_conf_init_uint_value(umcf->pg.size, 4);
+    ngx_conf_init_uint_value(umcf->pg.size, 8);
     ngx_conf_init_uint_value(umcf->pg.queue, 256);
     ngx_conf_init_msec_value(umcf->pg.queue_timeout, 3000);
     ngx_conf_init_msec_value(umcf->pg.connect_timeout, 2000);
@@ -665,7 +665,7 @@ ngx_http_users_pg_pool_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (umcf->pg.size == NGX_CONF_UNSET_UINT) {
-        umcf->pg.size = 4;
+        umcf->pg.size = 8;
     }
 
     return NGX_CONF_OK;

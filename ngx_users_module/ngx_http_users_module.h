@@ -450,6 +450,7 @@ void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
 /* ngx_http_users_auth.c: /auth routes and the current user */
 ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r, char **detail);
 ngx_uint_t ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res);
+ngx_int_t ngx_http_users_auth_answer(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_login(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_me(ngx_http_request_t *r);

@@ -12,6 +12,8 @@
 
 #include "ngx_http_users_module.h"
 #include <sodium.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 
 static void ngx_http_users_password_thread(void *data, ngx_log_t *log);
@@ -56,7 +58,9 @@ ngx_http_users_password_post(ngx_http_request_t *r, ngx_http_users_pw_e kind,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* the decoded copy the caller parsed is not needed any more */
     ngx_memcpy(t->password, password->data, password->len);
+    sodium_memzero(password->data, password->len);
 
     if (kind == NGX_HTTP_USERS_PW_VERIFY) {
         /* an unknown account costs the same: the dummy hash is verified */
@@ -103,6 +107,19 @@ static void
 ngx_http_users_password_thread(void *data, ngx_log_t *log)
 {
     ngx_http_users_pw_task_t *t = data;
+
+    static __thread ngx_uint_t  niced;
+
+    /*
+     * Hashes yield to the event loop on a busy machine: Linux keeps a nice
+     * value per thread, and a worker's loop must answer /healthz and the
+     * cheap routes while logins hash.
+     */
+
+    if (!niced) {
+        niced = 1;
+        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10);
+    }
 
     if (t->kind == NGX_HTTP_USERS_PW_HASH) {
         t->ok = crypto_pwhash_str((char *) t->out, (char *) t->password,

@@ -712,15 +712,16 @@ ngx_http_users_pg_ready(ngx_http_users_pg_slot_t *slot)
     slot->state = NGX_HTTP_USERS_PG_IDLE;
     slot->want = POLLIN;
 
-    if (ngx_exiting || ngx_terminate) {
-        ngx_http_users_pg_close(slot);
-        return;
-    }
-
+    /* requests still in progress are served while the worker stops */
     if (!ngx_queue_empty(&slot->pool->waiting)) {
         q = ngx_queue_head(&slot->pool->waiting);
         op = ngx_queue_data(q, ngx_http_users_pg_op_t, queue);
         ngx_http_users_pg_send(slot, op);
+        return;
+    }
+
+    if (ngx_exiting || ngx_terminate) {
+        ngx_http_users_pg_close(slot);
         return;
     }
 

@@ -12,7 +12,6 @@
 #include "ngx_http_users_module.h"
 
 
-static ngx_int_t ngx_http_users_profile_done(ngx_http_request_t *r);
 
 
 static ngx_http_users_field_t  ngx_http_users_profile_fields[] = {
@@ -87,7 +86,7 @@ ngx_http_users_profile_update(ngx_http_request_t *r)
     params[0].len = ngx_sprintf(p, "%ui%Z", mask) - p - 1;
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PROFILE_UPDATE, 1 + n,
-                                params, ngx_http_users_profile_done);
+                                params, ngx_http_users_auth_answer);
 }
 
 
@@ -115,7 +114,7 @@ ngx_http_users_preferences_update(ngx_http_request_t *r)
     patch.data[patch.len] = '\0';
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE, 1,
-                                &patch, ngx_http_users_profile_done);
+                                &patch, ngx_http_users_auth_answer);
 }
 
 
@@ -123,34 +122,7 @@ ngx_int_t
 ngx_http_users_avatar_delete(ngx_http_request_t *r)
 {
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_AVATAR_DELETE, 0, NULL,
-                                ngx_http_users_profile_done);
-}
-
-
-/*
- * The folded statements answer a representation in their second column:
- * the caller's own, or a public profile, NULL when it is not to be seen.
- */
-
-static ngx_int_t
-ngx_http_users_profile_done(ngx_http_request_t *r)
-{
-    ngx_uint_t             status;
-    ngx_http_users_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-
-    status = ngx_http_users_auth_row(r, ctx->res);
-    if (status != NGX_OK) {
-        return ngx_http_users_send_status(r, status);
-    }
-
-    if (ctx->user.json.data == NULL) {
-        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
-                                          "User not found");
-    }
-
-    return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+                                ngx_http_users_auth_answer);
 }
 
 
@@ -165,5 +137,5 @@ ngx_http_users_public_profile(ngx_http_request_t *r)
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PUBLIC_PROFILE, 1,
                                 &ctx->path_id_text,
-                                ngx_http_users_profile_done);
+                                ngx_http_users_auth_answer);
 }

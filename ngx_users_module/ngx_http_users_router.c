@@ -104,7 +104,7 @@ static ngx_http_users_op_t  ngx_http_users_users_me_ops[] = {
 
 static ngx_http_users_op_t  ngx_http_users_user_ops[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_users_get },
+      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_users_get },
     { NGX_HTTP_PUT, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_JSON,
       &ngx_http_users_update_schema, NGX_HTTP_USERS_SQL_AUTH, 0,
       ngx_http_users_users_update },

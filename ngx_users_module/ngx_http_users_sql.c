@@ -95,10 +95,11 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " OFFSET $1::bigint LIMIT $2::bigint) u",
       2, 0 },
 
-    /* NGX_HTTP_USERS_SQL_USER_GET */
+    /* NGX_HTTP_USERS_SQL_USER_GET: always one row */
     { ngx_string("users_user_get"),
-      "SELECT users_user_json(u) FROM users u WHERE id = $1::bigint",
-      1, 0 },
+      "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
+      "), (SELECT users_user_json(t) FROM users t WHERE t.id = $3::bigint)",
+      3, 1 },
 
     /*
      * NGX_HTTP_USERS_SQL_USER_UPDATE: $2 is a bit set of the keys present

@@ -273,7 +273,7 @@ ngx_http_users_users_get(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_GET, 1,
-                                &ctx->path_id_text, ngx_http_users_one);
+                                &ctx->path_id_text, ngx_http_users_auth_answer);
 }
 
 

@@ -34,5 +34,8 @@ fi
 
 make -C "$src" -f objs/Makefile modules -j"$(nproc)" > "$out/make.log" 2>&1 \
     || { grep -E 'error|warning' "$out/make.log" | head -40 >&2; exit 1; }
-cp "$src/objs/ngx_http_users_module.so" "$out/ngx_http_users_module.so"
+# a new file, renamed over the old one: overwriting in place would
+# corrupt the pages that a running nginx has mapped (SIGBUS, SIGSEGV)
+cp "$src/objs/ngx_http_users_module.so" "$out/.ngx_http_users_module.so.$$"
+mv -f "$out/.ngx_http_users_module.so.$$" "$out/ngx_http_users_module.so"
 echo "$out/ngx_http_users_module.so"

@@ -33,7 +33,8 @@ echo admin@example.com > "$tmp/su_email"
 echo adminpassword123 > "$tmp/su_password"
 
 export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
-export TEST_NGINX_USERS_MODULE=$top/build/ngx_http_users_module.so
+# a sanitizer build brings its own module (scripts/asan.sh)
+export TEST_NGINX_USERS_MODULE=${TEST_NGINX_USERS_MODULE:-$top/build/ngx_http_users_module.so}
 export TEST_NGINX_CONF_DIR=$top/conf
 export TEST_NGINX_PG_CONNINFO=$conninfo
 export TEST_NGINX_PG_DIR=$tmp/pg

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite with nginx's sockets made as slow as a network can
+# be: the mockeagain shim (t/mockeagain/) preloaded into nginx makes every
+# recv/read/readv/send/write/writev on a non-blocking socket move one byte
+# at a time and fail with EAGAIN every other call, on the client side and
+# on the PostgreSQL side alike. Passing proves that the request and pool
+# code never assume a full read or write.
+#   scripts/mockeagain.sh [--valgrind] [prove arguments]
+# --valgrind: also under valgrind memcheck (scripts/valgrind.sh).
+# Env: MOCKEAGAIN (default rw: both directions; r or w for one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runner=scripts/test.sh
+if [ "${1:-}" = --valgrind ]; then
+    runner=scripts/valgrind.sh
+    shift
+fi
+
+shim=$(t/mockeagain/build.sh)
+
+# exported to the whole run, but the shim acts in nginx only (its
+# MOCKEAGAIN_COMM); the harness passes both names to nginx with "env"
+export LD_PRELOAD=$shim${LD_PRELOAD:+:$LD_PRELOAD}
+export MOCKEAGAIN=${MOCKEAGAIN:-rw}
+# a response now takes a few system calls per byte
+export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
+
+exec "$runner" "$@"
