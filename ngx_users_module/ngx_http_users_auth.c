@@ -44,8 +44,8 @@ ngx_http_users_schema_t  ngx_http_users_register_schema = {
 
 /*
  * The bearer token alone, before any database work: NGX_OK with the
- * caller's id and token version in ctx, or NGX_DECLINED with the 401's
- * detail.
+ * caller's id and token version in ctx, NGX_DECLINED with the 401's
+ * detail, or NGX_ERROR.
  */
 
 ngx_int_t
@@ -53,7 +53,7 @@ ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
 {
     u_char                      *p;
     int64_t                      id;
-    ngx_int_t                    version;
+    ngx_int_t                    rc, version;
     ngx_str_t                    token;
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_main_conf_t  *umcf;
@@ -69,20 +69,19 @@ ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
 
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    if (ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(), &id,
-                                  &version)
-        != NGX_OK)
-    {
+    rc = ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(), &id,
+                                   &version);
+
+    if (rc != NGX_OK) {
         *detail = "Could not validate credentials";
-        return NGX_DECLINED;
+        return rc;
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
     if (p == NULL) {
-        *detail = "Could not validate credentials";
-        return NGX_DECLINED;
+        return NGX_ERROR;
     }
 
     ctx->user_id = id;

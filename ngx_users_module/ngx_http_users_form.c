@@ -11,6 +11,8 @@
 #include "ngx_http_users_module.h"
 
 
+static void ngx_http_users_form_pair(u_char *dst, u_char *p, u_char *last,
+    ngx_http_users_form_field_t *fields, ngx_uint_t nfields);
 static ngx_int_t ngx_http_users_form_decode(u_char *src, u_char *last,
     u_char *dst, size_t *len);
 static ngx_int_t ngx_http_users_form_hex(u_char c);
@@ -26,10 +28,8 @@ ngx_int_t
 ngx_http_users_form_parse(ngx_pool_t *pool, ngx_str_t *text,
     ngx_http_users_form_field_t *fields, ngx_uint_t nfields)
 {
-    u_char                       *buf, *p, *last, *amp, *eq, *name, *value;
-    size_t                        len;
-    ngx_uint_t                    i;
-    ngx_http_users_form_field_t  *field;
+    u_char      *buf, *p, *last, *amp;
+    ngx_uint_t   i;
 
     for (i = 0; i < nfields; i++) {
         fields[i].found = 0;
@@ -45,72 +45,86 @@ ngx_http_users_form_parse(ngx_pool_t *pool, ngx_str_t *text,
     p = text->data;
     last = p + text->len;
 
-    for ( /* void */ ; p < last; p = amp + 1) {
-
+    while (p < last) {
         amp = ngx_strlchr(p, last, '&');
         if (amp == NULL) {
             amp = last;
         }
 
-        if (amp == p) {
-            continue;
+        if (amp > p) {
+            ngx_http_users_form_pair(buf + (p - text->data), p, amp, fields,
+                                     nfields);
         }
 
-        eq = ngx_strlchr(p, amp, '=');
-        if (eq == NULL) {
-            eq = amp;
+        if (amp == last) {
+            break;
         }
 
-        name = buf + (p - text->data);
-
-        if (ngx_http_users_form_decode(p, eq, name, &len) != NGX_OK) {
-            continue;
-        }
-
-        field = NULL;
-
-        for (i = 0; i < nfields; i++) {
-            if (fields[i].name.len == len
-                && ngx_memcmp(fields[i].name.data, name, len) == 0)
-            {
-                field = &fields[i];
-                break;
-            }
-        }
-
-        if (field == NULL) {
-            continue;
-        }
-
-        /*
-         * The last occurrence wins, as in Starlette's form lookup; an
-         * invalid one leaves an empty string.
-         */
-
-        field->found = 1;
-        field->invalid = 0;
-
-        value = buf + (eq - text->data);
-        len = 0;
-
-        if (eq < amp) {
-            value++;
-
-            if (ngx_http_users_form_decode(eq + 1, amp, value, &len)
-                != NGX_OK)
-            {
-                field->invalid = 1;
-                len = 0;
-            }
-        }
-
-        value[len] = '\0';
-
-        field->value.data = value;
-        field->value.len = len;
+        p = amp + 1;
     }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_users_form_pair(u_char *dst, u_char *p, u_char *last,
+    ngx_http_users_form_field_t *fields, ngx_uint_t nfields)
+{
+    u_char                       *eq, *value;
+    size_t                        len;
+    ngx_uint_t                    i;
+    ngx_http_users_form_field_t  *field;
+
+    eq = ngx_strlchr(p, last, '=');
+    if (eq == NULL) {
+        eq = last;
+    }
+
+    /* a name that does not decode cannot be one of ours */
+    if (ngx_http_users_form_decode(p, eq, dst, &len) != NGX_OK) {
+        return;
+    }
+
+    field = NULL;
+
+    for (i = 0; i < nfields; i++) {
+        if (fields[i].name.len == len
+            && ngx_memcmp(fields[i].name.data, dst, len) == 0)
+        {
+            field = &fields[i];
+            break;
+        }
+    }
+
+    if (field == NULL) {
+        return;
+    }
+
+    /*
+     * The last occurrence wins, as in Starlette's form lookup; an
+     * invalid one leaves an empty string.
+     */
+
+    field->found = 1;
+    field->invalid = 0;
+
+    value = dst + (eq - p);
+    len = 0;
+
+    if (eq < last) {
+        value++;
+
+        if (ngx_http_users_form_decode(eq + 1, last, value, &len) != NGX_OK) {
+            field->invalid = 1;
+            len = 0;
+        }
+    }
+
+    value[len] = '\0';
+
+    field->value.data = value;
+    field->value.len = len;
 }
 
 

@@ -374,7 +374,7 @@ ngx_http_users_json_unknown(ngx_pool_t *pool, ngx_http_users_field_t *fields,
 {
     size_t       len;
     json_t      *value;
-    ngx_str_t   *name;
+    ngx_str_t    name;
     ngx_uint_t   i;
     const char  *key;
 
@@ -397,20 +397,15 @@ ngx_http_users_json_unknown(ngx_pool_t *pool, ngx_http_users_field_t *fields,
             continue;
         }
 
-        name = ngx_palloc(pool, sizeof(ngx_str_t));
-        if (name == NULL) {
+        name.data = ngx_pnalloc(pool, len);
+        if (name.data == NULL) {
             return NGX_ERROR;
         }
 
-        name->data = ngx_pnalloc(pool, len);
-        if (name->data == NULL) {
-            return NGX_ERROR;
-        }
+        name.len = len;
+        ngx_memcpy(name.data, key, len);
 
-        name->len = len;
-        ngx_memcpy(name->data, key, len);
-
-        if (ngx_http_users_json_error(errors, name,
+        if (ngx_http_users_json_error(errors, &name,
                                       "extra fields not permitted",
                                       "value_error.extra")
             != NGX_OK)
@@ -1243,6 +1238,12 @@ ngx_http_users_check_timezone(ngx_str_t *value)
     return &ngx_http_users_bad_timezone;
 }
 
+
+/*
+ * Run in the master at start and at each reload: the names live in the
+ * cycle's pool, and workers inherit them.  Without tzdata the names are
+ * only checked for their syntax, which a warning says.
+ */
 
 ngx_int_t
 ngx_http_users_timezones_load(ngx_cycle_t *cycle)

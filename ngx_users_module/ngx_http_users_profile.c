@@ -17,11 +17,11 @@
 static ngx_http_users_field_t  ngx_http_users_profile_fields[] = {
     { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 },
     { ngx_string("bio"), NGX_HTTP_USERS_FIELD_STRING, 0, 10000, NULL, 0, 1 },
-    { ngx_string("avatar_url"), NGX_HTTP_USERS_FIELD_STRING, 0, 500,
+    { ngx_string("avatar_url"), NGX_HTTP_USERS_FIELD_STRING, 1, 500,
       ngx_http_users_check_url, 0, 1 },
     { ngx_string("location"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL,
       0, 1 },
-    { ngx_string("website"), NGX_HTTP_USERS_FIELD_STRING, 0, 500,
+    { ngx_string("website"), NGX_HTTP_USERS_FIELD_STRING, 1, 500,
       ngx_http_users_check_url, 0, 1 },
     { ngx_string("phone"), NGX_HTTP_USERS_FIELD_STRING, 0, 20,
       ngx_http_users_check_phone, 0, 1 }

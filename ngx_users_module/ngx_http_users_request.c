@@ -146,8 +146,14 @@ ngx_http_users_start(ngx_http_request_t *r)
         return op->handler(r);
     }
 
-    if (ngx_http_users_auth_token(r, &detail) != NGX_OK) {
+    rc = ngx_http_users_auth_token(r, &detail);
+
+    if (rc == NGX_DECLINED) {
         return ngx_http_users_send_unauthorized(r, detail);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /*

@@ -9,7 +9,7 @@ pkgs=(
     libpq-dev libjansson-dev libjwt-dev libsodium-dev
     postgresql-15 postgresql-client-15
     libtest-base-perl libjson-pp-perl libwww-perl liburi-perl
-    wrk curl ca-certificates
+    wrk curl ca-certificates tzdata
     "$@"
 )
 

@@ -1,0 +1,395 @@
+
+/*
+ * Copyright (C) ngx_users authors
+ *
+ * nginx core functions for the fuzzers and unit tests.  Every pool
+ * allocation is a malloc() of its own, so that AddressSanitizer sees an
+ * overflow of any of them, and LeakSanitizer a leak outside the pools.
+ */
+
+
+#include "ngx_shim.h"
+
+
+ngx_uint_t  ngx_shim_fail_after;
+
+ngx_uint_t  ngx_pagesize = 4096;
+
+ngx_log_t   ngx_shim_log = { .log_level = NGX_LOG_WARN };
+
+
+static u_char  ngx_shim_basis64url[] = {
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 62, 77, 77,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 77, 77, 77, 77, 77, 77,
+    77,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 77, 77, 77, 77, 63,
+    77, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 77, 77, 77, 77, 77,
+
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77,
+    77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77, 77
+};
+
+
+ngx_pool_t *
+ngx_create_pool(size_t size, ngx_log_t *log)
+{
+    ngx_pool_t  *pool;
+
+    pool = calloc(1, sizeof(ngx_pool_t));
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    pool->max = NGX_MAX_ALLOC_FROM_POOL;
+    pool->current = pool;
+    pool->log = log;
+
+    return pool;
+}
+
+
+ngx_pool_t *
+ngx_shim_pool(void)
+{
+    ngx_pool_t  *pool;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, &ngx_shim_log);
+    if (pool == NULL) {
+        abort();
+    }
+
+    return pool;
+}
+
+
+void
+ngx_destroy_pool(ngx_pool_t *pool)
+{
+    ngx_pool_large_t    *l, *next;
+    ngx_pool_cleanup_t  *c;
+
+    for (c = pool->cleanup; c; c = c->next) {
+        if (c->handler) {
+            c->handler(c->data);
+        }
+    }
+
+    for (l = pool->large; l; l = next) {
+        next = l->next;
+        free(l->alloc);
+        free(l);
+    }
+
+    free(pool);
+}
+
+
+void *
+ngx_palloc(ngx_pool_t *pool, size_t size)
+{
+    void              *p;
+    ngx_pool_large_t  *large;
+
+    if (ngx_shim_fail_after && --ngx_shim_fail_after == 0) {
+        return NULL;
+    }
+
+    /* malloc(0) may return NULL, which would look like a failure */
+    p = malloc(size ? size : 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    large = malloc(sizeof(ngx_pool_large_t));
+    if (large == NULL) {
+        free(p);
+        return NULL;
+    }
+
+    large->alloc = p;
+    large->next = pool->large;
+    pool->large = large;
+
+    return p;
+}
+
+
+void *
+ngx_pnalloc(ngx_pool_t *pool, size_t size)
+{
+    return ngx_palloc(pool, size);
+}
+
+
+void *
+ngx_pcalloc(ngx_pool_t *pool, size_t size)
+{
+    void  *p;
+
+    p = ngx_palloc(pool, size);
+    if (p) {
+        ngx_memzero(p, size);
+    }
+
+    return p;
+}
+
+
+ngx_int_t
+ngx_pfree(ngx_pool_t *pool, void *p)
+{
+    ngx_pool_large_t  *l;
+
+    for (l = pool->large; l; l = l->next) {
+        if (p == l->alloc) {
+            free(l->alloc);
+            l->alloc = NULL;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+ngx_array_t *
+ngx_array_create(ngx_pool_t *p, ngx_uint_t n, size_t size)
+{
+    ngx_array_t  *a;
+
+    a = ngx_palloc(p, sizeof(ngx_array_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(a, p, n, size) != NGX_OK) {
+        return NULL;
+    }
+
+    return a;
+}
+
+
+void *
+ngx_array_push(ngx_array_t *a)
+{
+    void  *elt, *new;
+
+    if (a->nelts == a->nalloc) {
+        new = ngx_palloc(a->pool, 2 * a->nalloc * a->size);
+        if (new == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(new, a->elts, a->nalloc * a->size);
+        a->elts = new;
+        a->nalloc *= 2;
+    }
+
+    elt = (u_char *) a->elts + a->size * a->nelts;
+    a->nelts++;
+
+    return elt;
+}
+
+
+ngx_int_t
+ngx_strncasecmp(u_char *s1, u_char *s2, size_t n)
+{
+    ngx_uint_t  c1, c2;
+
+    while (n) {
+        c1 = (ngx_uint_t) *s1++;
+        c2 = (ngx_uint_t) *s2++;
+
+        c1 = (c1 >= 'A' && c1 <= 'Z') ? (c1 | 0x20) : c1;
+        c2 = (c2 >= 'A' && c2 <= 'Z') ? (c2 | 0x20) : c2;
+
+        if (c1 == c2) {
+            if (c1) {
+                n--;
+                continue;
+            }
+
+            return 0;
+        }
+
+        return c1 - c2;
+    }
+
+    return 0;
+}
+
+
+/* nginx's decoder: stops at "=", refuses other non-alphabet bytes */
+
+ngx_int_t
+ngx_decode_base64url(ngx_str_t *dst, ngx_str_t *src)
+{
+    size_t   len;
+    u_char  *d, *s;
+
+    for (len = 0; len < src->len; len++) {
+        if (src->data[len] == '=') {
+            break;
+        }
+
+        if (ngx_shim_basis64url[src->data[len]] == 77) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (len % 4 == 1) {
+        return NGX_ERROR;
+    }
+
+    s = src->data;
+    d = dst->data;
+
+    while (len > 3) {
+        *d++ = (u_char) (ngx_shim_basis64url[s[0]] << 2
+                         | ngx_shim_basis64url[s[1]] >> 4);
+        *d++ = (u_char) (ngx_shim_basis64url[s[1]] << 4
+                         | ngx_shim_basis64url[s[2]] >> 2);
+        *d++ = (u_char) (ngx_shim_basis64url[s[2]] << 6
+                         | ngx_shim_basis64url[s[3]]);
+
+        s += 4;
+        len -= 4;
+    }
+
+    if (len > 1) {
+        *d++ = (u_char) (ngx_shim_basis64url[s[0]] << 2
+                         | ngx_shim_basis64url[s[1]] >> 4);
+    }
+
+    if (len > 2) {
+        *d++ = (u_char) (ngx_shim_basis64url[s[1]] << 4
+                         | ngx_shim_basis64url[s[2]] >> 2);
+    }
+
+    dst->len = d - dst->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The formats the module's parsers use: %d %i %ui %L %s %V %Z %%;
+ * anything else aborts, so that a new one is noticed here first.
+ */
+
+u_char *
+ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
+{
+    int          n;
+    char         num[NGX_INT64_LEN + 2];
+    size_t       len;
+    u_char      *s;
+    ngx_str_t   *v;
+    ngx_uint_t   sign;
+
+    while (*fmt && buf < last) {
+
+        if (*fmt != '%') {
+            *buf++ = *fmt++;
+            continue;
+        }
+
+        fmt++;
+        sign = 1;
+
+        if (*fmt == 'u') {
+            sign = 0;
+            fmt++;
+        }
+
+        switch (*fmt++) {
+
+        case 'd':
+            n = snprintf(num, sizeof(num), "%d", va_arg(args, int));
+            break;
+
+        case 'i':
+            n = sign ? snprintf(num, sizeof(num), "%ld",
+                                (long) va_arg(args, ngx_int_t))
+                     : snprintf(num, sizeof(num), "%lu",
+                                (unsigned long) va_arg(args, ngx_uint_t));
+            break;
+
+        case 'L':
+            n = snprintf(num, sizeof(num), "%lld",
+                         (long long) va_arg(args, int64_t));
+            break;
+
+        case 's':
+            s = va_arg(args, u_char *);
+            len = ngx_min((size_t) (last - buf), ngx_strlen(s));
+            buf = ngx_cpymem(buf, s, len);
+            continue;
+
+        case 'V':
+            v = va_arg(args, ngx_str_t *);
+            len = ngx_min((size_t) (last - buf), v->len);
+            buf = ngx_cpymem(buf, v->data, len);
+            continue;
+
+        case 'Z':
+            *buf++ = '\0';
+            continue;
+
+        case '%':
+            *buf++ = '%';
+            continue;
+
+        default:
+            fprintf(stderr, "ngx_shim: unsupported format in \"%s\"\n", fmt);
+            abort();
+        }
+
+        len = ngx_min((size_t) (last - buf), (size_t) n);
+        buf = ngx_cpymem(buf, num, len);
+    }
+
+    return buf;
+}
+
+
+u_char * ngx_cdecl
+ngx_sprintf(u_char *buf, const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, (void *) -1, fmt, args);
+    va_end(args);
+
+    return p;
+}
+
+
+void ngx_cdecl
+ngx_log_error_core(ngx_uint_t level, ngx_log_t *log, ngx_err_t err,
+    const char *fmt, ...)
+{
+    u_char   text[NGX_MAX_ERROR_STR], *p;
+    va_list  args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(text, text + sizeof(text) - 1, fmt, args);
+    va_end(args);
+
+    *p = '\0';
+
+    fprintf(stderr, "[%lu] %s (%d)\n", (unsigned long) level, text, err);
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build, run the unit tests, then each fuzzer for SECONDS (default 60) from
+# its seeds in fuzz/corpus/<target>/.  Fails on any failed test, crash,
+# sanitizer report, leak or timeout; a reproducer is left in
+# fuzz/out/artifacts/<target>/.  New inputs go to fuzz/out/corpus/, never
+# into the committed seeds.
+#   fuzz/run.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+out=fuzz/out
+
+fuzz/build.sh > /dev/null
+"$out/unit"
+
+declare -A max_len=([json]=16384 [check]=1024 [form]=4096 [id]=64
+                    [jwt]=5000)
+
+for t in json check form id jwt; do
+    mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
+    dict=()
+    if [ -f "fuzz/dict/$t.dict" ]; then
+        dict=(-dict="fuzz/dict/$t.dict")
+    fi
+    if ! "$out/fuzz_$t" "$out/corpus/$t" "fuzz/corpus/$t" "${dict[@]}" \
+        -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -max_len="${max_len[$t]}" -artifact_prefix="$out/artifacts/$t/" \
+        -print_final_stats=1 > "$out/$t.log" 2>&1
+    then
+        tail -40 "$out/$t.log" >&2
+        echo "fuzz_$t: FAILED (log: $out/$t.log)" >&2
+        exit 1
+    fi
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
+    cov=$(grep -o 'cov: [0-9]*' "$out/$t.log" | tail -1)
+    echo "fuzz_$t: ok, $execs runs in ${secs}s, $cov"
+done
