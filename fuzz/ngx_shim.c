@@ -393,3 +393,14 @@ ngx_log_error_core(ngx_uint_t level, ngx_log_t *log, ngx_err_t err,
 
     fprintf(stderr, "[%lu] %s (%d)\n", (unsigned long) level, text, err);
 }
+
+
+/* nginx's nibble-wise CRC32 table (src/core/ngx_crc32.c), for ngx_crc32_short */
+static uint32_t  ngx_shim_crc32_table16[] = {
+    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
+    0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+    0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+    0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c
+};
+
+uint32_t  *ngx_crc32_table_short = ngx_shim_crc32_table16;

@@ -17,7 +17,7 @@
 static ngx_int_t ngx_http_users_jwt_precheck(ngx_str_t *token);
 static ngx_int_t ngx_http_users_jwt_header(ngx_str_t *part);
 static ngx_int_t ngx_http_users_jwt_claims(jwt_t *jwt, time_t now,
-    int64_t *sub, ngx_int_t *version);
+    int64_t *sub, ngx_int_t *version, time_t *expires);
 static ngx_int_t ngx_http_users_jwt_integer(jwt_t *jwt, const char *claim,
     long *value);
 
@@ -100,18 +100,73 @@ ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret, int64_t sub,
 }
 
 
+/*
+ * Each worker remembers the tokens it verified lately, so that a client's
+ * next requests skip libjwt (a third of a request's instructions, mostly
+ * allocations): the same bytes under the same secret verify the same way,
+ * and only the expiry still moves.  Revocation is unaffected: it is
+ * checked against the user's row on every request.
+ */
+
+typedef struct {
+    u_char                   token[NGX_HTTP_USERS_JWT_CACHED];
+    size_t                   len;
+    int64_t                  sub;
+    ngx_int_t                version;
+    time_t                   expires;
+} ngx_http_users_jwt_cached_t;
+
+
+static ngx_http_users_jwt_cached_t  *ngx_http_users_jwt_cache;
+
+
+ngx_int_t
+ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle)
+{
+    ngx_http_users_jwt_cache = ngx_pcalloc(cycle->pool,
+                                   NGX_HTTP_USERS_JWT_CACHE_SIZE
+                                   * sizeof(ngx_http_users_jwt_cached_t));
+
+    return ngx_http_users_jwt_cache ? NGX_OK : NGX_ERROR;
+}
+
+
 ngx_int_t
 ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
     int64_t *sub, ngx_int_t *version)
 {
-    int         err;
-    jwt_t      *jwt;
-    u_char      text[NGX_HTTP_USERS_TOKEN_MAX + 1];
-    ngx_int_t   rc;
+    int                           err;
+    jwt_t                        *jwt;
+    u_char                        text[NGX_HTTP_USERS_TOKEN_MAX + 1];
+    time_t                        expires;
+    ngx_int_t                     rc;
+    ngx_http_users_jwt_cached_t  *cached;
 
     /* with an empty key libjwt would not check the signature at all */
     if (secret->len == 0 || secret->len > NGX_MAX_INT32_VALUE) {
         return NGX_ERROR;
+    }
+
+    cached = NULL;
+    expires = 0;
+
+    if (ngx_http_users_jwt_cache && token->len <= NGX_HTTP_USERS_JWT_CACHED) {
+        cached = &ngx_http_users_jwt_cache[ngx_crc32_short(token->data,
+                                                           token->len)
+                                           % NGX_HTTP_USERS_JWT_CACHE_SIZE];
+
+        if (cached->len == token->len
+            && ngx_memcmp(cached->token, token->data, token->len) == 0)
+        {
+            if (cached->expires <= now) {
+                return NGX_DECLINED;
+            }
+
+            *sub = cached->sub;
+            *version = cached->version;
+
+            return NGX_OK;
+        }
     }
 
     rc = ngx_http_users_jwt_precheck(token);
@@ -131,13 +186,21 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
     /* HS384 and HS512 would verify with our secret too */
 
     if (jwt_get_alg(jwt) == JWT_ALG_HS256) {
-        rc = ngx_http_users_jwt_claims(jwt, now, sub, version);
+        rc = ngx_http_users_jwt_claims(jwt, now, sub, version, &expires);
 
     } else {
         rc = NGX_DECLINED;
     }
 
     jwt_free(jwt);
+
+    if (rc == NGX_OK && cached) {
+        ngx_memcpy(cached->token, token->data, token->len);
+        cached->len = token->len;
+        cached->sub = *sub;
+        cached->version = *version;
+        cached->expires = expires;
+    }
 
     return rc;
 }
@@ -267,7 +330,7 @@ ngx_http_users_jwt_header(ngx_str_t *part)
 
 static ngx_int_t
 ngx_http_users_jwt_claims(jwt_t *jwt, time_t now, int64_t *sub,
-    ngx_int_t *version)
+    ngx_int_t *version, time_t *expires)
 {
     long         exp, iat, ver;
     ngx_int_t    rc;
@@ -307,6 +370,7 @@ ngx_http_users_jwt_claims(jwt_t *jwt, time_t now, int64_t *sub,
     }
 
     *version = ver;
+    *expires = exp;
 
     return NGX_OK;
 }

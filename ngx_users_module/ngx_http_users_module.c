@@ -450,6 +450,10 @@ ngx_http_users_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    if (ngx_http_users_jwt_cache_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_users_pg_init_process(cycle, umcf);
 }
 

@@ -402,6 +402,10 @@ ngx_int_t ngx_http_users_parse_id(ngx_str_t *text, int64_t *id);
 
 
 /* ngx_http_users_jwt.c: HS256 access tokens */
+#define NGX_HTTP_USERS_JWT_CACHE_SIZE  1024   /* tokens per worker */
+#define NGX_HTTP_USERS_JWT_CACHED      256    /* longer ones are not kept */
+
+ngx_int_t ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret,
     int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token);
 ngx_int_t ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token,

@@ -128,6 +128,18 @@ subtest 'logout revokes a token issued in the same second' => sub {
     nginx_stop();
 };
 
+subtest 'a token the worker remembers still expires' => sub {
+    my $id = users_fixture(email => 'expiring@example.com');
+    my $token = users_token($id, exp => time + 2);
+    start_nginx();
+    my %auth = (Authorization => "Bearer $token");
+    is((http_request(GET => '/auth/me', \%auth))[0], 200, 'valid: 200');
+    is((http_request(GET => '/auth/me', \%auth))[0], 200, 'again, remembered: 200');
+    sleep 3;
+    is((http_request(GET => '/auth/me', \%auth))[0], 401, 'expired: 401');
+    nginx_stop();
+};
+
 subtest 'a full password queue is 503, not 500' => sub {
     users_fixture(email => 'queue@example.com');
     start_nginx(main_config => <<'_EOC_', http_config => <<'_EOC_');
