@@ -284,7 +284,7 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_users_main_conf_t *umcf = conf;
 
     ngx_conf_init_uint_value(umcf->pg.size, 8);
-    ngx_conf_init_uint_value(umcf->pg.queue, 256);
+    ngx_conf_init_uint_value(umcf->pg.queue, 1024);
     ngx_conf_init_msec_value(umcf->pg.queue_timeout, 3000);
     ngx_conf_init_msec_value(umcf->pg.connect_timeout, 2000);
     ngx_conf_init_msec_value(umcf->pg.query_timeout, 5000);

@@ -1,0 +1,414 @@
+#!/usr/bin/python3
+"""Tables of a bench/run or bench/soak run.
+
+    report.py machine COMMAND            JSON about this machine, now
+    report.py build DIR [--readme FILE]  read DIR/manifest.jsonl and the raw
+                                         outputs it names; write DIR/results.json
+                                         and DIR/results.md, print the Markdown;
+                                         with --readme, put it in FILE between
+                                         the "latest results" markers
+
+The manifest has one JSON object a line, written by bench/lib.sh: a "kind"
+(wrk, pgbench, argon2, timing, rest, rss, statuses, config), a "group" (ceiling,
+module, peer, storm-module, conns, users, soak...) and a "key".
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+# Targets of the issue: (scenario key, ceiling share) and peer multiples.
+CEILING_SHARE = {"healthz": 0.9, "users_me": 0.6, "put_profile_me": 0.7, "login": 0.9}
+PEER_MULTIPLE = {"users_me": 20, "put_profile_me": 20}
+PEER_P99_DIVISOR = {"users_me": 10}
+STORM_P99_FACTOR = 2
+README_BEGIN = "<!-- latest results: written by bench/run -->"
+README_END = "<!-- end of latest results -->"
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def sh(*cmd: str) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip()
+    except OSError:
+        return ""
+
+
+def machine(command: str) -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo")
+                  if line.startswith("MemTotal"))
+    os_name = next((line.split("=", 1)[1].strip().strip('"')
+                    for line in open("/etc/os-release") if line.startswith("PRETTY_NAME")), "")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commit = sh("git", "-C", root, "rev-parse", "--short", "HEAD")
+    if sh("git", "-C", root, "status", "--porcelain", "--untracked-files=no"):
+        commit += " (with uncommitted changes)"
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": command,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "os": os_name,
+        "kernel": platform.release(),
+        "nginx": sh("nginx", "-v").replace("nginx version: ", ""),
+        "postgresql": sh("/usr/lib/postgresql/15/bin/postgres", "--version"),
+        "wrk": sh("wrk", "-v").splitlines()[0] if sh("wrk", "-v") else "",
+        "commit": commit,
+        "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
+    }
+
+
+# --- parsing ------------------------------------------------------------------
+
+def ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def parse_wrk(text: str) -> dict:
+    out = {"rps": 0.0, "p50_ms": None, "p99_ms": None, "requests": 0,
+           "socket_errors": 0, "non_2xx": 0}
+    for line in text.splitlines():
+        line = line.strip()
+        if m := re.match(r"(50|99)%\s+(\S+)$", line):
+            out[f"p{m.group(1)}_ms"] = ms(m.group(2))
+        elif m := re.match(r"Requests/sec:\s+([\d.]+)", line):
+            out["rps"] = float(m.group(1))
+        elif m := re.match(r"(\d+) requests in", line):
+            out["requests"] = int(m.group(1))
+        elif line.startswith("Socket errors:"):
+            out["socket_errors"] = sum(int(n) for n in re.findall(r"\d+", line))
+        elif m := re.match(r"Non-2xx or 3xx responses: (\d+)", line):
+            out["non_2xx"] = int(m.group(1))
+    out["errors"] = out["socket_errors"] + out["non_2xx"]
+    # what the ratios use: a fast 503 is not throughput
+    if out["requests"]:
+        out["rps_2xx"] = out["rps"] * (out["requests"] - out["non_2xx"]) / out["requests"]
+    return out
+
+
+def parse_pgbench(text: str) -> dict:
+    out = {"rps": 0.0, "errors": 0}
+    if m := re.search(r"tps = ([\d.]+) \(without initial connection time\)", text):
+        out["rps"] = float(m.group(1))
+    if m := re.search(r"number of failed transactions: (\d+)", text):
+        out["errors"] += int(m.group(1))
+    out["errors"] += len(re.findall(r"client \d+ aborted", text))
+    return out
+
+
+def load(run_dir: str) -> dict:
+    data = {"machine": {}, "config": {}, "ceiling": {}, "scenarios": {}, "storm": {},
+            "conns": {}, "users": {}, "soak": {}}
+    machine_file = os.path.join(run_dir, "machine.json")
+    if os.path.exists(machine_file):
+        data["machine"] = json.load(open(machine_file))
+    data["machine"]["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
+    statuses = {}  # request id -> {status: count}, from the module's access log
+    measured = []
+    for line in open(os.path.join(run_dir, "manifest.jsonl")):
+        e = json.loads(line)
+        kind, group, key = e["kind"], e.pop("group", None), e.pop("key", None)
+        raw = open(os.path.join(run_dir, e["file"])).read() if "file" in e else ""
+        if kind == "config":
+            data["config"] = e
+            continue
+        if kind == "statuses":
+            for count, rid, status in (line.split() for line in raw.splitlines()):
+                statuses.setdefault(rid, {})[status] = int(count)
+            continue
+        if kind == "wrk":
+            e.update(parse_wrk(raw))
+            measured.append(e)
+        elif kind == "pgbench":
+            e.update(parse_pgbench(raw))
+        elif kind in ("argon2", "timing"):
+            e.update(json.loads(raw))
+            if kind == "argon2":
+                e["rps"] = e["theoretical_per_s"]
+        if group in ("module", "peer"):
+            data["scenarios"].setdefault(group, {})[key] = e
+        elif group.startswith("storm-"):
+            data["storm"].setdefault(group[len("storm-"):], {})[key] = e
+        elif group == "soak":
+            e["key"] = key
+            data["soak"].setdefault(kind, []).append(e)
+        else:
+            data[group][key] = e
+    for e in measured:
+        if e.get("request_id") in statuses:
+            e["statuses"] = statuses[e["request_id"]]
+    return data
+
+
+# --- derived numbers ----------------------------------------------------------
+
+def ok_rps(s: dict) -> float:
+    return s.get("rps_2xx", s.get("rps", 0.0))
+
+
+def ceiling_of(data: dict, name: str):
+    """Requests per second of a ceiling; "a+b" is the lower of the two."""
+    values = [data["ceiling"].get(n, {}).get("rps") for n in name.split("+")]
+    return min(values) if values and all(values) else None
+
+
+def checks(data: dict) -> list:
+    """The issue's targets: (what, measured, bound, met)."""
+    module, peer = data["scenarios"].get("module", {}), data["scenarios"].get("peer", {})
+    out = []
+    for key, share in CEILING_SHARE.items():
+        s = module.get(key)
+        ceiling = s and ceiling_of(data, s["ceiling"])
+        if s and ceiling:
+            out.append((f"{s['label']} >= {share:.0%} of its ceiling ({s['ceiling']})",
+                        f"{ok_rps(s) / ceiling:.0%}", f"{share:.0%}", ok_rps(s) >= share * ceiling))
+    for key, multiple in PEER_MULTIPLE.items():
+        if key in module and key in peer and ok_rps(peer[key]):
+            x = ok_rps(module[key]) / ok_rps(peer[key])
+            out.append((f"{module[key]['label']} >= {multiple}x the peer",
+                        f"{x:.1f}x", f"{multiple}x", x >= multiple))
+    for key, divisor in PEER_P99_DIVISOR.items():
+        if key in module and key in peer and module[key]["p99_ms"]:
+            x = peer[key]["p99_ms"] / module[key]["p99_ms"]
+            out.append((f"{module[key]['label']} p99 <= 1/{divisor} of the peer's",
+                        f"1/{x:.1f}", f"1/{divisor}", x >= divisor))
+    storm = data["storm"].get("module", {})
+    if "healthz" in storm and "healthz_idle" in storm:
+        idle, busy = storm["healthz_idle"]["p99_ms"], storm["healthz"]["p99_ms"]
+        out.append(("GET /healthz p99 during a login storm <= 2x idle",
+                    f"{busy / idle:.2f}x ({fmt_ms(busy)} vs {fmt_ms(idle)})",
+                    f"{STORM_P99_FACTOR}x", busy <= STORM_P99_FACTOR * idle))
+    if module:
+        bad = [s["label"] for s in module.values() if s.get("kind") == "wrk" and s["errors"]]
+        bad += [s["label"] for s in storm.values() if s["errors"]]
+        bad += [s["label"] for g in ("conns", "users") for s in data[g].values() if s["errors"]]
+        out.append(("no errors, no non-2xx", ", ".join(bad) or "none", "none", not bad))
+    conns = sorted(data["conns"].values(), key=lambda s: s["connections"])
+    if len(conns) > 1 and conns[0]["p99_ms"]:
+        base = conns[0]
+        worst = max(conns[1:], key=lambda s: (s["p99_ms"] / base["p99_ms"])
+                    / (s["connections"] / base["connections"]))
+        growth = worst["p99_ms"] / base["p99_ms"]
+        allowed = worst["connections"] / base["connections"]
+        # a p99 made of fast 503s says nothing of the latency of service
+        failing = [str(s["connections"]) for s in conns if s["errors"]]
+        out.append((f"p99 grows at most linearly with connections ({base['connections']} to "
+                    f"{conns[-1]['connections']}), without errors",
+                    f"x{growth:.1f} at {worst['connections']}"
+                    + (f"; errors at {', '.join(failing)}" if failing else ""),
+                    f"x{allowed:g}", growth <= allowed and not failing))
+    return out
+
+
+# --- rendering ----------------------------------------------------------------
+
+def fmt_ms(v) -> str:
+    if v is None:
+        return "-"
+    return f"{v * 1000:.0f} µs" if v < 1 else f"{v:.2f} ms" if v < 100 else f"{v:.0f} ms"
+
+
+def fmt_rps(v) -> str:
+    return "-" if v is None else f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
+
+
+def fmt_errors(s: dict) -> str:
+    if s.get("kind") != "wrk":
+        return str(s.get("errors", 0))
+    if not s["errors"]:
+        return "0"
+    parts = []
+    if s["non_2xx"]:
+        # the access log's count also has requests cut short when wrk stops
+        seen = {k: v for k, v in sorted(s.get("statuses", {}).items()) if k[0] != "2"}
+        parts.append(f"{s['non_2xx']} non-2xx" + (
+            " (" + ", ".join(f"{k}: {v}" for k, v in seen.items()) + ")" if seen else ""))
+    if s["socket_errors"]:
+        parts.append(f"{s['socket_errors']} socket")
+    return ", ".join(parts)
+
+
+def table(header: list, rows: list) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render(data: dict) -> str:
+    m, cfg = data["machine"], data["config"]
+    out = []
+    if m:
+        out.append(f"Run of {m['date']} on {m['cpu']}, {m['cores']} cores, "
+                   f"{m['memory_gib']} GiB, {m['os']} (kernel {m['kernel']}); nginx {m['nginx']}, "
+                   f"{m['postgresql']}, {m['wrk']}; commit {m['commit']}. Load average "
+                   f"{' '.join(m['loadavg_at_start'])} at the start, "
+                   f"{' '.join(m['loadavg_at_end'])} at the end (other work on the machine "
+                   f"shares its cores).\n\n`{m['command']}`")
+    if cfg.get("workload") == "soak":
+        out.append(f"{cfg['duration']} s of mixed load at {cfg['connections']} connections over "
+                   f"{cfg['wrk_threads']} wrk threads; {cfg['users']:,} seeded users.")
+    elif cfg:
+        out.append(f"{cfg['duration']} s per measurement, {cfg['connections']} connections "
+                   f"over {cfg['wrk_threads']} wrk threads; pgbench at the same number of "
+                   f"clients; {cfg['users']:,} seeded users.")
+
+    module, peer = data["scenarios"].get("module", {}), data["scenarios"].get("peer", {})
+    main = module or peer
+    if main:
+        header = ["scenario", "2xx/s", "p50", "p99", "errors", "ceiling", "of ceiling"]
+        if module and peer:
+            header += ["peer 2xx/s", "peer p99", "x peer", "peer p99 / p99"]
+        rows = []
+        for key, s in main.items():
+            if s.get("kind") != "wrk":
+                continue
+            ceiling = ceiling_of(data, s["ceiling"])
+            row = [s["label"], fmt_rps(ok_rps(s)), fmt_ms(s["p50_ms"]), fmt_ms(s["p99_ms"]),
+                   fmt_errors(s), s["ceiling"],
+                   f"{ok_rps(s) / ceiling:.0%}" if ceiling else "-"]
+            if module and peer:
+                p = peer.get(key, {})
+                row += [fmt_rps(ok_rps(p)) if p else "-", fmt_ms(p.get("p99_ms")),
+                        f"{ok_rps(s) / ok_rps(p):.1f}x" if p and ok_rps(p) else "-",
+                        f"{p['p99_ms'] / s['p99_ms']:.1f}" if p.get("p99_ms") and s["p99_ms"] else "-"]
+            rows.append(row)
+        title = "module" if module else "FastAPI peer (no module in this run)"
+        out.append(f"### Scenarios: {title}\n\n" + table(header, rows))
+        if module and peer:
+            perrors = [f"{s['label']}: {fmt_errors(s)}" for s in peer.values()
+                       if s.get("kind") == "wrk" and s["errors"]]
+            if perrors:
+                out.append("Peer errors: " + "; ".join(perrors) + ".")
+
+    if data["ceiling"]:
+        rows = []
+        for key, c in data["ceiling"].items():
+            if c["kind"] == "argon2":
+                rows.append([f"`{key}`: {c['label']}", fmt_rps(c["rps"]), "-", "-", "0",
+                             f"{c['threads']} threads / {c['single_verify_ms']} ms per verify; "
+                             f"measured {fmt_rps(c['measured_per_s'])}/s in parallel"])
+            else:
+                rows.append([f"`{key}`: {c['label']}", fmt_rps(c["rps"]), fmt_ms(c.get("p50_ms")),
+                             fmt_ms(c.get("p99_ms")), fmt_errors(c),
+                             f"{c.get('connections')} {'clients' if c['kind'] == 'pgbench' else 'connections'}"])
+        out.append("### Ceilings\n\n" + table(
+            ["ceiling", "req/s", "p50", "p99", "errors", "how"], rows))
+
+    if data["storm"]:
+        rows = []
+        for target, s in data["storm"].items():
+            idle = s.get("healthz_idle", {}).get("p99_ms")
+            h, login = s.get("healthz", {}), s.get("login", {})
+            rows.append([target, fmt_ms(idle), fmt_ms(h.get("p99_ms")),
+                         f"{h['p99_ms'] / idle:.2f}x" if idle and h.get("p99_ms") else "-",
+                         fmt_rps(ok_rps(h)) if h else "-", fmt_rps(ok_rps(login)) if login else "-",
+                         fmt_errors(h) + " / " + fmt_errors(login)])
+        out.append("### GET /healthz during a login storm\n\n" + table(
+            ["target", "p99 before", "p99 during", "ratio", "healthz 2xx/s", "logins (2xx)/s",
+             "errors (healthz / login)"], rows))
+
+    timing = [(t, s["login_timing"]) for t, s in data["scenarios"].items() if "login_timing" in s]
+    if timing:
+        rows = [[t, fmt_ms(x["known_median_ms"]), fmt_ms(x["unknown_median_ms"]),
+                 f"{x['ratio_unknown_to_known']:.3f}", x["n"],
+                 ", ".join(f"{k}: {v}" for k, v in x["statuses"].items())] for t, x in timing]
+        out.append("### Failed login time, unknown vs known email (median, sequential)\n\n" + table(
+            ["target", "known email", "unknown email", "unknown / known", "logins each", "statuses"],
+            rows))
+
+    if data["conns"] or data["users"]:
+        rows = []
+        for group in ("conns", "users"):
+            for s in sorted(data[group].values(), key=lambda s: (s["connections"], s["users"])):
+                rows.append([f"{s['users']:,}", s["connections"], fmt_rps(ok_rps(s)),
+                             fmt_ms(s["p50_ms"]), fmt_ms(s["p99_ms"]), fmt_errors(s),
+                             f"{s['rss_kb'] / 1024:.1f} MiB", s["pg_conns"]])
+        out.append("### GET /users/me as it scales\n\n" + table(
+            ["users", "connections", "2xx/s", "p50", "p99", "errors", "workers' RSS",
+             "PostgreSQL connections"], rows))
+
+    rows = []
+    for target, scen in data["scenarios"].items():
+        rest = scen.get("rest")
+        loaded = [s for s in scen.values() if s.get("kind") == "wrk"]
+        loaded += list(data["storm"].get(target, {}).values())
+        if target == "module":
+            loaded += list(data["conns"].values()) + list(data["users"].values())
+        if rest and loaded:
+            peak = max(loaded, key=lambda s: s["rss_kb"])
+            rows.append([target, f"{rest['rss_kb'] / 1024:.1f} MiB",
+                         f"{peak['rss_kb'] / 1024:.1f} MiB ({peak['label']})",
+                         f"{max(s['rss_max_kb'] for s in loaded) / 1024:.1f} MiB",
+                         rest["pg_conns"], max(s["pg_conns"] for s in loaded)])
+    if rows:
+        out.append("### Resources (all workers)\n\n" + table(
+            ["target", "RSS at rest", "RSS under load (peak)", "largest worker",
+             "PostgreSQL connections at rest", "under load (peak)"], rows))
+
+    if data["soak"]:
+        out.append(render_soak(data["soak"]))
+
+    met = checks(data)
+    if met:
+        out.append("### Targets\n\n" + table(
+            ["target", "measured", "bound", "met"],
+            [[w, v, b, "yes" if ok else "**no**"] for w, v, b, ok in met]))
+    return "\n\n".join(out) + "\n"
+
+
+def render_soak(soak: dict) -> str:
+    out = []
+    for s in soak.get("wrk", []):
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(s.get("statuses", {}).items()))
+        out.append(table(["workload", "requests", "2xx/s", "p50", "p99", "errors",
+                          "statuses (access log)"],
+                         [[s["label"], f"{s['requests']:,}", fmt_rps(ok_rps(s)),
+                           fmt_ms(s["p50_ms"]), fmt_ms(s["p99_ms"]), fmt_errors(s), statuses]]))
+    samples = soak.get("rss", [])
+    if samples:
+        first, last = samples[0], samples[-1]
+        out.append(table(["when", "workers' RSS", "largest worker", "PostgreSQL connections"],
+                         [[s["label"], f"{s['rss_kb'] / 1024:.1f} MiB",
+                           f"{s['rss_max_kb'] / 1024:.1f} MiB", s["pg_conns"]] for s in samples]))
+        out.append(f"Workers' RSS from start to end: {(last['rss_kb'] - first['rss_kb']) / 1024:+.1f} MiB.")
+    return "### Soak\n\n" + "\n\n".join(out)
+
+
+def update_readme(path: str, markdown: str) -> None:
+    text = open(path).read()
+    start, end = text.index(README_BEGIN), text.index(README_END)
+    text = text[:start + len(README_BEGIN)] + "\n\n" + markdown + "\n" + text[end:]
+    open(path, "w").write(text)
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "machine":
+        print(json.dumps(machine(args[1]), indent=1))
+    elif len(args) in (2, 4) and args[0] == "build":
+        run_dir = args[1]
+        data = load(run_dir)
+        data["checks"] = [{"target": w, "measured": v, "bound": b, "met": ok}
+                          for w, v, b, ok in checks(data)]
+        markdown = render(data)
+        json.dump(data, open(os.path.join(run_dir, "results.json"), "w"), indent=1)
+        open(os.path.join(run_dir, "results.md"), "w").write(markdown)
+        print(markdown)
+        if len(args) == 4 and args[2] == "--readme":
+            update_readme(args[3], markdown)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
