@@ -189,8 +189,8 @@ ngx_http_users_add_variables(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var;
 
-    var = ngx_http_add_variable(cf, &ngx_http_users_request_id_name,
-                                NGX_HTTP_VAR_NOCACHEABLE);
+    /* cached: the access log and the header filter see one value */
+    var = ngx_http_add_variable(cf, &ngx_http_users_request_id_name, 0);
     if (var == NULL) {
         return NGX_ERROR;
     }
@@ -225,12 +225,12 @@ ngx_http_users_request_id_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_users_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_str_t                    name = ngx_string("request_id");
     ngx_http_users_main_conf_t  *umcf;
 
     umcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_users_module);
 
-    umcf->request_id_index = ngx_http_get_variable_index(cf, &name);
+    umcf->request_id_index = ngx_http_get_variable_index(cf,
+                                           &ngx_http_users_request_id_name);
     if (umcf->request_id_index == NGX_ERROR) {
         return NGX_ERROR;
     }

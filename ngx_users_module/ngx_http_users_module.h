@@ -119,7 +119,7 @@ typedef struct {
     size_t                    max_body_size;
     ngx_msec_t                readyz_timeout;
 
-    ngx_int_t                 request_id_index;   /* $request_id */
+    ngx_int_t                 request_id_index;   /* $users_request_id */
     ngx_flag_t                enabled;            /* some users_api seen */
 } ngx_http_users_main_conf_t;
 

@@ -637,16 +637,20 @@ ngx_http_users_request_id_valid(ngx_str_t *id)
 }
 
 
-/* the client's X-Request-ID when it is sane, else nginx's $request_id */
+/*
+ * $users_request_id: the client's X-Request-ID when it is sane, else 32
+ * new hex digits.  ngx_random() rather than nginx's $request_id, which
+ * asks OpenSSL for random bytes on every request: an id needs to be
+ * unique, not unpredictable.
+ */
 
 ngx_int_t
 ngx_http_users_request_id(ngx_http_request_t *r, ngx_str_t *id)
 {
-    ngx_uint_t                   i;
-    ngx_list_part_t             *part;
-    ngx_table_elt_t             *h;
-    ngx_http_variable_value_t   *v;
-    ngx_http_users_main_conf_t  *umcf;
+    u_char           *p;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -674,15 +678,18 @@ ngx_http_users_request_id(ngx_http_request_t *r, ngx_str_t *id)
         }
     }
 
-    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
-
-    v = ngx_http_get_indexed_variable(r, umcf->request_id_index);
-    if (v == NULL || v->not_found) {
+    id->data = ngx_pnalloc(r->pool, 32);
+    if (id->data == NULL) {
         return NGX_ERROR;
     }
 
-    id->len = v->len;
-    id->data = v->data;
+    p = id->data;
+
+    for (i = 0; i < 4; i++) {
+        p = ngx_sprintf(p, "%08xD", (uint32_t) ngx_random());
+    }
+
+    id->len = p - id->data;
 
     return NGX_OK;
 }

@@ -36,8 +36,10 @@ ngx_http_users_header_filter_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_users_header_filter(ngx_http_request_t *r)
 {
-    ngx_str_t                   id;
-    ngx_http_users_loc_conf_t  *ulcf;
+    ngx_str_t                    id;
+    ngx_http_variable_value_t   *v;
+    ngx_http_users_loc_conf_t   *ulcf;
+    ngx_http_users_main_conf_t  *umcf;
 
     static ngx_str_t  request_id = ngx_string("X-Request-ID");
     static ngx_str_t  cache_control = ngx_string("Cache-Control");
@@ -49,10 +51,17 @@ ngx_http_users_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    if (ngx_http_users_request_id(r, &id) == NGX_OK
-        && ngx_http_users_add_header(r, &request_id, &id) != NGX_OK)
-    {
-        return NGX_ERROR;
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    v = ngx_http_get_indexed_variable(r, umcf->request_id_index);
+
+    if (v && !v->not_found) {
+        id.len = v->len;
+        id.data = v->data;
+
+        if (ngx_http_users_add_header(r, &request_id, &id) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (ulcf->route && ulcf->route->no_store
