@@ -1,7 +1,7 @@
 # Conveniences over scripts/: each target is one script, usable without make.
 
 .PHONY: build run test bench docs deb image image-test deploy-check fuzz \
-        clean
+        asan asan-full valgrind mockeagain mockeagain-valgrind clean
 
 build:
 	scripts/build.sh
@@ -32,6 +32,23 @@ deploy-check:
 
 fuzz:
 	fuzz/run.sh 60
+
+# the whole suite with the module under ASan+UBSan (full: nginx too, with
+# pool debugging), under valgrind memcheck, and with one-byte socket I/O
+asan:
+	scripts/asan.sh stock
+
+asan-full:
+	scripts/asan.sh full
+
+valgrind:
+	scripts/valgrind.sh
+
+mockeagain:
+	scripts/mockeagain.sh
+
+mockeagain-valgrind:
+	scripts/mockeagain.sh --valgrind
 
 clean:
 	rm -rf build t/servroot

@@ -136,8 +136,7 @@ ngx_http_users_meta_error(ngx_http_request_t *r)
         detail = "Too Many Requests";
         break;
 
-    case NGX_HTTP_REQUEST_HEADER_TOO_LARGE:
-        status = NGX_HTTP_USERS_HEADERS_TOO_LARGE;
+    case NGX_HTTP_USERS_HEADERS_TOO_LARGE:
         detail = "Request Header Fields Too Large";
         break;
 

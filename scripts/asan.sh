@@ -139,6 +139,10 @@ leak:ngx_event_process_init
 # the environment built for the workers (ngx_set_environment), kept for the
 # life of the process
 leak:ngx_set_environment
+# the PCRE2 compile context of the configuration's regex locations:
+# ngx_regex_module_init() forgets it without freeing it (72 bytes per
+# configuration load); PCRE2 allocates only through ngx_regex_malloc()
+leak:ngx_regex_malloc
 EOF
 else
     cat > "$out/lsan.supp" << 'EOF'
@@ -171,11 +175,51 @@ export TEST_NGINX_BINARY=$out/nginx
 export TEST_NGINX_USERS_MODULE=$out/ngx_http_users_module.so
 # instrumented code is 2-3 times slower: give each client read more time
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-6}
+# ... and the scenarios' timing checks and timeouts (t::Scenario)
+export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-2}
 
 rc=0
 scripts/test.sh "$@" || rc=$?
 
-found=$(find "$reports" -type f -size +0 | sort)
+# An exact-stack suppression that LSan cannot express: when main()
+# returns ("nginx -t", a configuration nginx refuses), the 1024-byte pool
+# of its init_cycle, created by main() itself, is left to exit(). A report
+# made only of such leaks is set aside; anything else in it counts.
+for f in $(find "$reports" -maxdepth 1 -type f -size +0); do
+    if perl -0777 -ne '
+        exit 1 if /ERROR: (?!LeakSanitizer)|runtime error/;
+        my @leaks = split /^(?=(?:Direct|Indirect) leak of )/m;
+        shift @leaks;
+        exit 1 unless @leaks;
+        for (@leaks) {
+            exit 1 unless /#\d+ 0x\S+ in ngx_create_pool \S+\n\s+#\d+ 0x\S+ in main /;
+        }' "$f"
+    then
+        mkdir -p "$reports/main-init-pool"
+        mv "$f" "$reports/main-init-pool/"
+    fi
+done
+
+# LeakSanitizer's tracer can crash ("Tracer caught signal 11") when it
+# stops a process whose thread-pool threads are exiting at that moment
+# (nginx does not join them): no finding, but that process's leaks went
+# unchecked. Such files are set aside and counted, not failed on.
+lsan_fatal=0
+for f in $(find "$reports" -maxdepth 1 -type f -size +0); do
+    if grep -q 'LeakSanitizer has encountered a fatal error' "$f" \
+        && ! grep -q 'ERROR: \|runtime error' "$f"
+    then
+        mkdir -p "$reports/lsan-fatal"
+        mv "$f" "$reports/lsan-fatal/"
+        lsan_fatal=$((lsan_fatal + 1))
+    fi
+done
+if [ "$lsan_fatal" -gt 0 ]; then
+    echo "asan.sh: warning: LeakSanitizer could not check $lsan_fatal" \
+         "exiting process(es) (see $reports/lsan-fatal/)" >&2
+fi
+
+found=$(find "$reports" -maxdepth 1 -type f -size +0 | sort)
 if [ -n "$found" ]; then
     echo "asan.sh: sanitizer reports:" >&2
     for f in $found; do

@@ -24,6 +24,8 @@ shim=$(t/mockeagain/build.sh)
 export LD_PRELOAD=$shim${LD_PRELOAD:+:$LD_PRELOAD}
 export MOCKEAGAIN=${MOCKEAGAIN:-rw}
 # a response now takes a few system calls per byte
-export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-10}
+export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
+# ... and the scenarios' timing checks and timeouts (t::Scenario)
+export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-8}
 
 exec "$runner" "$@"

@@ -188,3 +188,18 @@ GET /readyz
 {"status":"ready"}
 --- no_error_log
 [error]
+
+
+
+=== TEST 15: a header over nginx's limit is a JSON 431
+--- request
+GET /healthz
+--- more_headers eval
+"X-Big: " . ("b" x 9000)
+--- error_code: 431
+--- response_headers
+Content-Type: application/json; charset=utf-8
+--- response_body chomp
+{"detail":"Request Header Fields Too Large"}
+--- no_error_log
+[alert]

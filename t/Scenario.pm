@@ -29,7 +29,7 @@ use t::Users ();
 
 our @EXPORT = qw(
     start_nginx nginx_reload nginx_stop http_request concurrent_requests
-    error_log_text pg_ctl json_decode
+    error_log_text pg_ctl json_decode time_factor
 );
 
 my @SECTIONS = qw(main_config http_config config post_main_config);
@@ -160,6 +160,14 @@ sub pg_ctl {
     my $text = do { local $/; <$out> } // '';
     close $out or die "pg_ctl: scripts/pg.sh $cmd failed (status $?)\n";
     return $text;
+}
+
+# How many times slower than usual nginx runs (scripts/valgrind.sh and
+# scripts/mockeagain.sh set TEST_NGINX_TIME_FACTOR): timing checks and
+# timeouts a scenario configures are multiplied by it.
+sub time_factor {
+    my $f = $ENV{TEST_NGINX_TIME_FACTOR};
+    return defined $f && $f =~ /^\d+(?:\.\d+)?$/ && $f > 0 ? $f : 1;
 }
 
 sub json_decode {

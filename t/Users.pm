@@ -32,6 +32,18 @@ my @DEFAULTS = (
     [http_config => 'json_log.conf', 'include $TEST_NGINX_CONF_DIR/json_log.conf;'],
 );
 
+# Under a slow runner (scripts/valgrind.sh sets TEST_NGINX_TIME_FACTOR) a
+# connection that is only slow to set up (18 statements to prepare) must
+# not count as down: the database timeouts grow by the same factor.
+my ($FACTOR) = ($ENV{TEST_NGINX_TIME_FACTOR} // '') =~ /^(\d+(?:\.\d+)?)$/;
+if ($FACTOR && $FACTOR > 1) {
+    push @DEFAULTS,
+        [http_config => 'users_pg_connect_timeout',
+            'users_pg_connect_timeout ' . int(2000 * $FACTOR) . 'ms;'],
+        [http_config => 'users_readyz_timeout',
+            'users_readyz_timeout ' . int(1500 * $FACTOR) . 'ms;'];
+}
+
 # the server {} of a block that brings no "--- config": the router and,
 # as in conf/nginx.conf, a JSON 404 for every other path (so the harness's
 # own static "location /" is left out)
