@@ -209,8 +209,7 @@ ngx_http_users_register_hashed(ngx_http_request_t *r)
 
     params[0] = ctx->values[0].str;
     params[1] = ctx->values[2].str;
-    params[2].data = ctx->task->out;
-    params[2].len = ngx_strlen(ctx->task->out);
+    params[2] = ctx->task->new_hash;
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REGISTER, 3, params,
                                 ngx_http_users_register_done);
@@ -412,8 +411,7 @@ ngx_http_users_login_verified(ngx_http_request_t *r)
 
     params[0] = login->id;
     params[1] = login->hash;
-    params[2].data = ctx->task->out;
-    params[2].len = ngx_strlen(ctx->task->out);
+    params[2] = ctx->task->new_hash;
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REHASH, 3, params,
                                 ngx_http_users_login_token);

@@ -736,8 +736,6 @@ ngx_http_users_thread_pool_set(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    umcf->thread_pool_name = value[1];
-
     return NGX_CONF_OK;
 }
 

@@ -103,7 +103,6 @@ typedef struct {
     time_t                    jwt_ttl;
 
     ngx_thread_pool_t        *thread_pool;
-    ngx_str_t                 thread_pool_name;
     ngx_uint_t                pw_opslimit;
     size_t                    pw_memlimit;
     ngx_str_t                 dummy_hash;   /* verified for unknown emails */
@@ -217,7 +216,6 @@ struct ngx_http_users_pg_op_s {
     ngx_event_t               wait;        /* wait-queue timeout */
 
     unsigned                  queued:1;
-    unsigned                  rejected:1;  /* queue full or no server */
 };
 
 
@@ -425,6 +423,7 @@ struct ngx_http_users_pw_task_s {
     size_t                    password_len;
     u_char                   *hash;        /* verify: the stored hash */
     u_char                   *out;         /* a new hash, NUL-terminated */
+    ngx_str_t                 new_hash;    /* out, once the task is done */
     ngx_uint_t                opslimit;
     size_t                    memlimit;
     unsigned                  ok:1;        /* verified, or hashed */

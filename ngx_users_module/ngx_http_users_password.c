@@ -168,6 +168,14 @@ ngx_http_users_password_done(ngx_event_t *ev)
     if (ctx) {
         ctx->waiting = 0;
 
+        /* out holds a hash only if one was made */
+        if (ctx->task->kind == NGX_HTTP_USERS_PW_HASH ? ctx->task->ok
+                                                      : ctx->task->rehashed)
+        {
+            ctx->task->new_hash.data = ctx->task->out;
+            ctx->task->new_hash.len = ngx_strlen(ctx->task->out);
+        }
+
         if (ctx->hashing.timer_set) {
             ngx_del_timer(&ctx->hashing);
         }

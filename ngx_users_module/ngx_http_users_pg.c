@@ -940,8 +940,6 @@ ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op)
         ngx_del_timer(&op->wait);
     }
 
-    op->rejected = 1;
-
     ngx_post_event(&op->wait, &ngx_posted_events);
 }
 

@@ -366,8 +366,7 @@ ngx_http_users_update_run(ngx_http_request_t *r)
     params[3] = v[1].str;
 
     if (mask & NGX_HTTP_USERS_SET_PASSWORD) {
-        params[4].data = ctx->task->out;
-        params[4].len = ngx_strlen(ctx->task->out);
+        params[4] = ctx->task->new_hash;
     }
 
     for (i = 3; i < nkeys; i++) {
