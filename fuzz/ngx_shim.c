@@ -284,19 +284,20 @@ ngx_decode_base64url(ngx_str_t *dst, ngx_str_t *src)
 
 
 /*
- * The formats the module's parsers use: %d %i %ui %L %s %V %Z %%;
- * anything else aborts, so that a new one is noticed here first.
+ * The formats the module's parsers use: %d %i %ui %L %D %M %s %V %Z %%,
+ * with nginx's zero padding, width and hex ("%08xD"); anything else
+ * aborts, so that a new one is noticed here first.
  */
 
 u_char *
 ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
 {
-    int          n;
-    char         num[NGX_INT64_LEN + 2];
+    int          n, width;
+    char         num[NGX_INT64_LEN + 2], spec[16];
     size_t       len;
     u_char      *s;
     ngx_str_t   *v;
-    ngx_uint_t   sign;
+    ngx_uint_t   sign, hex, zero;
 
     while (*fmt && buf < last) {
 
@@ -306,29 +307,57 @@ ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
         }
 
         fmt++;
+        zero = (*fmt == '0');
+        width = 0;
         sign = 1;
+        hex = 0;
+
+        while (*fmt >= '0' && *fmt <= '9') {
+            width = width * 10 + (*fmt++ - '0');
+        }
 
         if (*fmt == 'u') {
             sign = 0;
             fmt++;
         }
 
+        if (*fmt == 'x') {
+            sign = 0;
+            hex = 1;
+            fmt++;
+        }
+
+        snprintf(spec, sizeof(spec), "%%%s%d%s", zero ? "0" : "", width,
+                 hex ? "llx" : (sign ? "lld" : "llu"));
+
         switch (*fmt++) {
 
         case 'd':
-            n = snprintf(num, sizeof(num), "%d", va_arg(args, int));
+            n = snprintf(num, sizeof(num), spec,
+                         sign ? (long long) va_arg(args, int)
+                              : (long long) va_arg(args, u_int));
             break;
 
         case 'i':
-            n = sign ? snprintf(num, sizeof(num), "%ld",
-                                (long) va_arg(args, ngx_int_t))
-                     : snprintf(num, sizeof(num), "%lu",
-                                (unsigned long) va_arg(args, ngx_uint_t));
+            n = snprintf(num, sizeof(num), spec,
+                         sign ? (long long) va_arg(args, ngx_int_t)
+                              : (long long) va_arg(args, ngx_uint_t));
             break;
 
         case 'L':
-            n = snprintf(num, sizeof(num), "%lld",
+            n = snprintf(num, sizeof(num), spec,
                          (long long) va_arg(args, int64_t));
+            break;
+
+        case 'D':
+            n = snprintf(num, sizeof(num), spec,
+                         sign ? (long long) va_arg(args, int32_t)
+                              : (long long) va_arg(args, uint32_t));
+            break;
+
+        case 'M':
+            n = snprintf(num, sizeof(num), spec,
+                         (long long) va_arg(args, ngx_msec_t));
             break;
 
         case 's':
@@ -392,6 +421,50 @@ ngx_log_error_core(ngx_uint_t level, ngx_log_t *log, ngx_err_t err,
     *p = '\0';
 
     fprintf(stderr, "[%lu] %s (%d)\n", (unsigned long) level, text, err);
+}
+
+
+/* formatted like nginx's, and dropped: the fuzzers refuse input on purpose */
+
+void ngx_cdecl
+ngx_conf_log_error(ngx_uint_t level, ngx_conf_t *cf, ngx_err_t err,
+    const char *fmt, ...)
+{
+    u_char   text[NGX_MAX_CONF_ERRSTR];
+    va_list  args;
+
+    va_start(args, fmt);
+    (void) ngx_vslprintf(text, text + sizeof(text), fmt, args);
+    va_end(args);
+}
+
+
+/* addresses without ports, the only way the module asks for them */
+
+size_t
+ngx_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
+    size_t len, ngx_uint_t port)
+{
+    char         buf[NGX_INET6_ADDRSTRLEN + 1];
+    const void  *addr;
+
+    if (port) {
+        fprintf(stderr, "ngx_shim: ngx_sock_ntop() with a port\n");
+        abort();
+    }
+
+    addr = (sa->sa_family == AF_INET6)
+           ? (const void *) &((struct sockaddr_in6 *) sa)->sin6_addr
+           : (const void *) &((struct sockaddr_in *) sa)->sin_addr;
+
+    if (inet_ntop(sa->sa_family, addr, buf, sizeof(buf)) == NULL) {
+        return 0;
+    }
+
+    len = ngx_min(len, ngx_strlen(buf));
+    ngx_memcpy(text, buf, len);
+
+    return len;
 }
 
 

@@ -285,6 +285,9 @@ ngx_int_t ngx_http_users_query(ngx_http_request_t *r,
 void ngx_http_users_resume(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_pg_value(ngx_http_request_t *r, PGresult *res,
     int col, ngx_str_t *value);
+
+
+/* ngx_http_users_request_id.c: $users_request_id */
 ngx_int_t ngx_http_users_request_id(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_http_users_request_id_valid(ngx_str_t *id);
 
@@ -324,6 +327,9 @@ void ngx_http_users_pg_exit_process(ngx_cycle_t *cycle);
 void ngx_http_users_pg_run(ngx_http_users_pg_pool_t *pool,
     ngx_http_users_pg_op_t *op);
 void ngx_http_users_pg_cancel(ngx_http_users_pg_op_t *op);
+
+
+/* ngx_http_users_pg_conninfo.c: the connection string, at configuration */
 char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_users_pg_conf_t *pg);
 

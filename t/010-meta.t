@@ -3,7 +3,7 @@ use t::Users;
 
 repeat_each(2);
 
-plan tests => repeat_each() * (4 * blocks() - 3);
+plan tests => repeat_each() * (4 * blocks() - 4);
 
 run_tests();
 
@@ -191,7 +191,19 @@ GET /readyz
 
 
 
-=== TEST 15: a header over nginx's limit is a JSON 431
+=== TEST 15: a host list of a socket folder and a name: each host keeps its place
+--- http_config
+users_pg_conninfo "host=$TEST_NGINX_PG_DIR/run,localhost dbname=users user=users";
+--- request
+GET /readyz
+--- response_body chomp
+{"status":"ready"}
+--- no_error_log
+[error]
+
+
+
+=== TEST 16: a header over nginx's limit is a JSON 431
 --- request
 GET /healthz
 --- more_headers eval

@@ -9,7 +9,7 @@ use t::Scenario;
 use t::Fixtures;
 
 # hashes run at a lower priority than everything else on a busy machine
-$ENV{TEST_NGINX_TIMEOUT} = 30;
+$ENV{TEST_NGINX_TIMEOUT} = 30 * time_factor();
 
 my $form = { 'Content-Type' => 'application/x-www-form-urlencoded' };
 my $json = { 'Content-Type' => 'application/json' };
@@ -23,18 +23,24 @@ sub login {
     return ($status, $headers, $body);
 }
 
-subtest '50 concurrent registrations of one email: one 201, 49 409' => sub {
+# every registration hashes first: under valgrind, one thread at a time
+# and each hash seconds long, 50 would take minutes
+my $racers = $ENV{TEST_NGINX_USE_VALGRIND} ? 10 : 50;
+
+subtest "$racers concurrent registrations of one email: one 201, the rest 409" => sub {
     users_sql("DELETE FROM users WHERE email ILIKE 'race-1\@example.com'");
     start_nginx(master => 1, workers => 2);
-    my @statuses = concurrent_requests(50, sub {
+    my @statuses = concurrent_requests($racers, sub {
         my ($i) = @_;
         # the same address in other cases: one account either way
         my $email = $i % 2 ? 'race-1@example.com' : 'RACE-1@example.com';
         (http_request(POST => '/auth/register', $json,
             qq({"email":"$email","password":"secretpassword123"})))[0];
     });
-    is(scalar(grep { $_ == 201 } @statuses), 1, 'exactly one 201');
-    is(scalar(grep { $_ == 409 } @statuses), 49, '49 409s, never a 500');
+    is(scalar(grep { defined && $_ == 201 } @statuses), 1, 'exactly one 201');
+    is(scalar(grep { defined && $_ == 409 } @statuses), $racers - 1,
+        'the rest 409, never a 500')
+        or diag explain [map { $_ // 'no answer' } @statuses];
     is(users_sql("SELECT count(*) FROM users WHERE lower(email) = 'race-1\@example.com'"),
        1, 'one row');
     nginx_stop();

@@ -34,12 +34,18 @@ my @DEFAULTS = (
 
 # Under a slow runner (scripts/valgrind.sh sets TEST_NGINX_TIME_FACTOR) a
 # connection that is only slow to set up (18 statements to prepare) must
-# not count as down: the database timeouts grow by the same factor.
+# not count as down, nor a request that only waits longer for a slot (50
+# racing registrations, each query seconds long under valgrind): the
+# database timeouts grow by the same factor.
 my ($FACTOR) = ($ENV{TEST_NGINX_TIME_FACTOR} // '') =~ /^(\d+(?:\.\d+)?)$/;
 if ($FACTOR && $FACTOR > 1) {
     push @DEFAULTS,
         [http_config => 'users_pg_connect_timeout',
             'users_pg_connect_timeout ' . int(2000 * $FACTOR) . 'ms;'],
+        [http_config => 'users_pg_query_timeout',
+            'users_pg_query_timeout ' . int(5000 * $FACTOR) . 'ms;'],
+        [http_config => 'users_pg_pool',
+            'users_pg_pool queue_timeout=' . int(3000 * $FACTOR) . 'ms;'],
         [http_config => 'users_readyz_timeout',
             'users_readyz_timeout ' . int(1500 * $FACTOR) . 'ms;'];
 }
