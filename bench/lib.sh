@@ -342,11 +342,42 @@ wrk_run() {
         pg_conns="${conns_db:-0}" request_id="$rid" "${fields[@]}"
 }
 
-# Stops the module's nginx, which flushes its access log, and counts the
-# statuses of each measurement's request id: "COUNT REQUEST_ID STATUS" lines.
+# Stops the module's nginx, which flushes its access log, and reads it:
+# the statuses of each measurement's request id ("COUNT REQUEST_ID STATUS"
+# lines) and the server's own time per route ("REQUEST_ID METHOD ROUTE
+# COUNT P50 P99 MAX", milliseconds; ids in paths read as {id}), which wrk's
+# latency cannot give for a mixed workload.
 access_statuses() {
     nginx_stop module
-    sed -n 's/.*"request_id":"\(b-[^"]*\)".*"status":\([0-9]*\).*/\1 \2/p' \
-        "$STATE/module/logs/access.log" | sort | uniq -c > "$RESULTS/raw/statuses-module.txt"
+    # fields between quotes (json_log.conf): 8 the request id, 16 the
+    # method, 20 the URI; awk, not a backtracking sed: a soak's log is over
+    # a gigabyte, so the times go into a histogram of milliseconds
+    awk -F'"' -v statuses="$RESULTS/raw/statuses-module.txt" \
+        -v times="$RESULTS/raw/times-module.txt" '
+        $8 ~ /^b-/ && match($0, /"status":[0-9]+/) {
+            n[$8 " " substr($0, RSTART + 9, RLENGTH - 9)]++
+            route = $20
+            sub(/\?.*/, "", route)
+            gsub(/\/[0-9]+/, "/{id}", route)
+            k = $8 " " $16 " " route
+            match($0, /"duration":[0-9.]+/)
+            ms = int(substr($0, RSTART + 11, RLENGTH - 11) * 1000 + 0.5)
+            count[k]++
+            h[k, ms]++
+            if (ms > max[k]) max[k] = ms
+        }
+        END {
+            for (k in n) print n[k], k > statuses
+            for (k in count) {
+                seen = 0; p50 = ""; p99 = ""
+                for (ms = 0; ms <= max[k]; ms++) {
+                    seen += h[k, ms]
+                    if (p50 == "" && seen >= count[k] * 0.50) p50 = ms
+                    if (p99 == "" && seen >= count[k] * 0.99) p99 = ms
+                }
+                print k, count[k], p50, p99, max[k] + 0 > times
+            }
+        }' "$STATE/module/logs/access.log"
     manifest kind=statuses file=raw/statuses-module.txt
+    manifest kind=times file=raw/times-module.txt
 }
