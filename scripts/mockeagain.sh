@@ -27,5 +27,11 @@ export MOCKEAGAIN=${MOCKEAGAIN:-rw}
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
 # ... and the scenarios' timing checks and timeouts (t::Scenario)
 export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-8}
+if [ "$runner" = scripts/valgrind.sh ]; then
+    # each of those calls on valgrind's CPU: the two slow-downs multiply
+    # (1000 users as JSON, 250 kB each way a byte at a time: ~45 s)
+    export TEST_NGINX_TIMEOUT=$((TEST_NGINX_TIMEOUT * 4))
+    export TEST_NGINX_TIME_FACTOR=$((TEST_NGINX_TIME_FACTOR * 6))
+fi
 
 exec "$runner" "$@"
