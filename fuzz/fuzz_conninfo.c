@@ -112,7 +112,10 @@ fuzz_value(ngx_http_users_pg_conf_t *pg, const char *keyword,
 }
 
 
-/* "hostaddr" as the reference expects it; 0: a host does not resolve */
+/*
+ * "hostaddr" as the reference expects it, an entry a host of the list
+ * (empty for a socket folder or an empty host); 0: a host does not resolve
+ */
 
 static ngx_int_t
 fuzz_hostaddr(const char *host, char *out)
@@ -120,8 +123,9 @@ fuzz_hostaddr(const char *host, char *out)
     char                  name[1024], buf[INET6_ADDRSTRLEN];
     size_t                len;
     const char           *next, *comma;
-    struct in_addr        a4;
-    struct in6_addr       a6;
+    const void           *addr;
+    struct addrinfo      *ai;
+    struct sockaddr_in6  *sin6;
 
     *out = '\0';
 
@@ -144,18 +148,17 @@ fuzz_hostaddr(const char *host, char *out)
         memcpy(name, next, len);
         name[len] = '\0';
 
-        if (strcmp(name, "localhost") == 0) {
-            strcat(out, "127.0.0.1");
-
-        } else if (inet_pton(AF_INET, name, &a4) == 1) {
-            strcat(out, inet_ntop(AF_INET, &a4, buf, sizeof(buf)));
-
-        } else if (inet_pton(AF_INET6, name, &a6) == 1) {
-            strcat(out, inet_ntop(AF_INET6, &a6, buf, sizeof(buf)));
-
-        } else {
+        if (getaddrinfo(name, NULL, NULL, &ai) != 0) {
             return 0;
         }
+
+        sin6 = (struct sockaddr_in6 *) ai->ai_addr;
+        addr = (ai->ai_family == AF_INET6)
+               ? (const void *) &sin6->sin6_addr
+               : (const void *) &((struct sockaddr_in *) sin6)->sin_addr;
+
+        strcat(out, inet_ntop(ai->ai_family, addr, buf, sizeof(buf)));
+        freeaddrinfo(ai);
     }
 
     return 1;

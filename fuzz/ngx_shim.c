@@ -294,6 +294,7 @@ ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
 {
     int          n, width;
     char         num[NGX_INT64_LEN + 2], spec[16];
+    long long    val;
     size_t       len;
     u_char      *s;
     ngx_str_t   *v;
@@ -327,37 +328,29 @@ ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
             fmt++;
         }
 
-        snprintf(spec, sizeof(spec), "%%%s%d%s", zero ? "0" : "", width,
-                 hex ? "llx" : (sign ? "lld" : "llu"));
-
         switch (*fmt++) {
 
         case 'd':
-            n = snprintf(num, sizeof(num), spec,
-                         sign ? (long long) va_arg(args, int)
-                              : (long long) va_arg(args, u_int));
+            val = sign ? (long long) va_arg(args, int)
+                       : (long long) va_arg(args, u_int);
             break;
 
         case 'i':
-            n = snprintf(num, sizeof(num), spec,
-                         sign ? (long long) va_arg(args, ngx_int_t)
-                              : (long long) va_arg(args, ngx_uint_t));
+            val = sign ? (long long) va_arg(args, ngx_int_t)
+                       : (long long) va_arg(args, ngx_uint_t);
             break;
 
         case 'L':
-            n = snprintf(num, sizeof(num), spec,
-                         (long long) va_arg(args, int64_t));
+            val = (long long) va_arg(args, int64_t);
             break;
 
         case 'D':
-            n = snprintf(num, sizeof(num), spec,
-                         sign ? (long long) va_arg(args, int32_t)
-                              : (long long) va_arg(args, uint32_t));
+            val = sign ? (long long) va_arg(args, int32_t)
+                       : (long long) va_arg(args, uint32_t);
             break;
 
         case 'M':
-            n = snprintf(num, sizeof(num), spec,
-                         (long long) va_arg(args, ngx_msec_t));
+            val = (long long) va_arg(args, ngx_msec_t);
             break;
 
         case 's':
@@ -384,6 +377,10 @@ ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
             fprintf(stderr, "ngx_shim: unsupported format in \"%s\"\n", fmt);
             abort();
         }
+
+        snprintf(spec, sizeof(spec), "%%%s%d%s", zero ? "0" : "", width,
+                 hex ? "llx" : (sign ? "lld" : "llu"));
+        n = snprintf(num, sizeof(num), spec, val);
 
         len = ngx_min((size_t) (last - buf), (size_t) n);
         buf = ngx_cpymem(buf, num, len);
@@ -468,7 +465,7 @@ ngx_sock_ntop(struct sockaddr *sa, socklen_t socklen, u_char *text,
 }
 
 
-/* nginx's nibble-wise CRC32 table (src/core/ngx_crc32.c), for ngx_crc32_short */
+/* nginx's nibble-wise CRC32 table (src/core/ngx_crc32.c): ngx_crc32_short */
 static uint32_t  ngx_shim_crc32_table16[] = {
     0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
     0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,

@@ -120,6 +120,29 @@ sub in_background {
     };
 }
 
+# Under wrk (alice, a new connection a request) for WRK_SECONDS, four of
+# bob's requests held in PostgreSQL (one running, the others queued for
+# the connection) while SIGNAL runs: their statuses, and wrk's result to
+# wait for.
+sub held_through {
+    my ($wrk_seconds, $signal) = @_;
+    is((http_request(GET => '/users/me', \%alice))[0], 200, 'served at first');
+    my $wrk = wrk($wrk_seconds, 'Connection: close',
+                  "Authorization: $alice{Authorization}");
+    sleep 0.5;
+    my $locker = lock_users(1);
+    my $held = in_background(sub {
+        [concurrent_requests(4, sub {
+            (http_request(GET => '/users/me', \%bob))[0]
+        })]
+    });
+    sleep 0.3;
+    $signal->();
+    my $statuses = $held->();
+    waitpid $locker, 0;
+    return ($statuses, $wrk);
+}
+
 sub json_encode { JSON::PP->new->canonical->encode($_[0]) }
 
 # $n clients, each sending requests one after the other for $seconds:
@@ -395,24 +418,11 @@ subtest 'reloads under wrk: no request fails' => sub {
     start_nginx(master => 1, workers => 2, http_config => <<'_EOC_');
 users_pg_pool size=1 queue=64 queue_timeout=3s;
 _EOC_
-    is((http_request(GET => '/users/me', \%alice))[0], 200, 'served at first');
-    my $wrk = wrk(3, 'Connection: close', "Authorization: $alice{Authorization}");
-    sleep 0.5;
-
-    # requests held in PostgreSQL (one running, others queued for the
-    # connection) when the signal comes
-    my $locker = lock_users(1);
-    my $held = in_background(sub {
-        [concurrent_requests(4, sub {
-            (http_request(GET => '/users/me', \%bob))[0]
-        })]
+    my ($statuses, $wrk) = held_through(3, sub {
+        nginx_reload();
+        sleep 0.5;
+        nginx_reload();
     });
-    sleep 0.3;
-    nginx_reload();
-    sleep 0.5;
-    nginx_reload();
-    my $statuses = $held->();
-    waitpid $locker, 0;
     my $r = $wrk->();
 
     is_deeply($statuses, [200, 200, 200, 200],
@@ -429,20 +439,8 @@ subtest 'a graceful stop under wrk: what was accepted is answered' => sub {
     start_nginx(master => 1, workers => 1, http_config => <<'_EOC_');
 users_pg_pool size=1 queue=64 queue_timeout=3s;
 _EOC_
-    is((http_request(GET => '/users/me', \%alice))[0], 200, 'served at first');
-    my $wrk = wrk(2, 'Connection: close', "Authorization: $alice{Authorization}");
-    sleep 0.5;
-    my $locker = lock_users(1);
-    my $held = in_background(sub {
-        [concurrent_requests(4, sub {
-            (http_request(GET => '/users/me', \%bob))[0]
-        })]
-    });
-    sleep 0.3;
     my $master = nginx_pid();
-    kill 'QUIT', $master;
-    my $statuses = $held->();
-    waitpid $locker, 0;
+    my ($statuses, $wrk) = held_through(2, sub { kill 'QUIT', $master });
     my $gone = t::harness::Server::poll_until(sub {
         !t::harness::Server::running($master)
     }, 5 * $F);

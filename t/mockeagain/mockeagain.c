@@ -294,6 +294,21 @@ read(int fd, void *buf, size_t len)
 }
 
 
+/* the first buffer with room, or iovcnt when none has */
+
+static int
+mock_first_iov(const struct iovec *iov, int iovcnt)
+{
+    int  i;
+
+    for (i = 0; i < iovcnt && iov[i].iov_len == 0; i++) {
+        /* void */
+    }
+
+    return i;
+}
+
+
 /* one byte into the first buffer that has room */
 
 ssize_t
@@ -308,9 +323,7 @@ readv(int fd, const struct iovec *iov, int iovcnt)
         return real_readv(fd, iov, iovcnt);
     }
 
-    for (i = 0; i < iovcnt && iov[i].iov_len == 0; i++) {
-        /* void */
-    }
+    i = mock_first_iov(iov, iovcnt);
 
     if (i == iovcnt) {
         return real_readv(fd, iov, iovcnt);
@@ -395,9 +408,7 @@ writev(int fd, const struct iovec *iov, int iovcnt)
         return real_writev(fd, iov, iovcnt);
     }
 
-    for (i = 0; i < iovcnt && iov[i].iov_len == 0; i++) {
-        /* void */
-    }
+    i = mock_first_iov(iov, iovcnt);
 
     if (i == iovcnt) {
         return real_writev(fd, iov, iovcnt);
