@@ -185,11 +185,17 @@ def pair_ratios(pair: dict) -> list:
     return out
 
 
-def storm_rounds(storm: dict) -> list:
-    """Each round of a target's login storm, with its p99 ratio."""
+# The storm's two /healthz probes, by the prefix of their keys: the target
+# is checked on the paced one (bench/run says why)
+STORM_PROBES = {"paced-": "paced", "": "full speed"}
+
+
+def storm_rounds(storm: dict, probe: str) -> list:
+    """Each round of a target's login storm seen by one probe, with its p99 ratio."""
     out = []
     for r in range(1, len(storm) + 1):
-        idle, busy, login = (storm.get(f"{k}{r}") for k in ("idle", "storm", "login"))
+        idle, busy = (storm.get(f"{probe}{k}{r}") for k in ("idle", "storm"))
+        login = storm.get(f"login{r}")
         if idle and busy and idle["p99_ms"] and busy["p99_ms"]:
             out.append({"round": r, "idle": idle, "storm": busy, "login": login or {},
                         "ratio": busy["p99_ms"] / idle["p99_ms"]})
@@ -224,12 +230,16 @@ def checks(data: dict) -> list:
             out.append((f"{module[key]['label']} p99 <= 1/{divisor} of the peer's",
                         f"1/{x:.1f}", f"1/{divisor}", x >= divisor))
     storm = data["storm"].get("module", {})
-    rounds = storm_rounds(storm)
+    rounds = storm_rounds(storm, "paced-")
     if rounds:
         x = statistics.median(r["ratio"] for r in rounds)
-        out.append((f"GET /healthz p99 during a login storm <= 2x idle, median of "
-                    f"{len(rounds)} rounds",
-                    f"{x:.2f}x (rounds: " + ", ".join(f"{r['ratio']:.2f}x" for r in rounds) + ")",
+        full = storm_rounds(storm, "")
+        pace = rounds[0]["idle"].get("pace_ms")
+        out.append((f"GET /healthz p99 during a login storm <= 2x idle, paced probe "
+                    f"(a request every {pace} ms a connection), median of {len(rounds)} rounds",
+                    f"{x:.2f}x (rounds: " + ", ".join(f"{r['ratio']:.2f}x" for r in rounds)
+                    + ("; full-speed probe: " + ", ".join(f"{r['ratio']:.2f}x" for r in full)
+                       if full else "") + ")",
                     f"{STORM_P99_FACTOR}x", x <= STORM_P99_FACTOR))
     if module:
         bad = [s["label"] for s in module.values() if s.get("kind") == "wrk" and s["errors"]]
@@ -366,15 +376,18 @@ def render(data: dict) -> str:
     if data["storm"]:
         rows = []
         for target, s in data["storm"].items():
-            for r in storm_rounds(s):
-                h, login = r["storm"], r["login"]
-                rows.append([target, r["round"], fmt_ms(r["idle"]["p99_ms"]),
-                             fmt_ms(h["p99_ms"]), f"{r['ratio']:.2f}x", fmt_rps(ok_rps(h)),
-                             fmt_rps(ok_rps(login)) if login else "-",
-                             fmt_errors(h) + " / " + (fmt_errors(login) if login else "-")])
+            for probe, name in STORM_PROBES.items():
+                for r in storm_rounds(s, probe):
+                    h, login = r["storm"], r["login"]
+                    rows.append([target, name, r["round"], fmt_ms(r["idle"]["p99_ms"]),
+                                 fmt_ms(h["p99_ms"]), f"{r['ratio']:.2f}x",
+                                 fmt_rps(ok_rps(r["idle"])), fmt_rps(ok_rps(h)),
+                                 fmt_rps(ok_rps(login)) if login else "-",
+                                 fmt_errors(h) + " / " + (fmt_errors(login) if login else "-")])
         out.append("### GET /healthz during a login storm\n\n" + table(
-            ["target", "round", "p99 before", "p99 during", "ratio", "healthz 2xx/s",
-             "logins (2xx)/s", "errors (healthz / login)"], rows))
+            ["target", "probe", "round", "p99 before", "p99 during", "ratio",
+             "healthz 2xx/s before", "during", "logins (2xx)/s", "errors (healthz / login)"],
+            rows))
 
     timing = [(t, s["login_timing"]) for t, s in data["scenarios"].items() if "login_timing" in s]
     if timing:

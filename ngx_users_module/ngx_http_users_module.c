@@ -45,6 +45,12 @@ static ngx_int_t ngx_http_users_request_id_variable(ngx_http_request_t *r,
 #define NGX_HTTP_USERS_JWT_SECRET_MIN  32
 
 
+/* nice values: a worker without privileges may only lower its threads */
+static ngx_conf_num_bounds_t  ngx_http_users_password_priority_bounds = {
+    ngx_conf_check_num_bounds, 0, 19
+};
+
+
 static ngx_command_t  ngx_http_users_commands[] = {
 
     { ngx_string("users_api"),
@@ -123,6 +129,13 @@ static ngx_command_t  ngx_http_users_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("users_password_priority"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_users_main_conf_t, pw_priority),
+      &ngx_http_users_password_priority_bounds },
 
     { ngx_string("users_login_throttle"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -269,6 +282,7 @@ ngx_http_users_create_main_conf(ngx_conf_t *cf)
     umcf->jwt_ttl = NGX_CONF_UNSET;
     umcf->pw_opslimit = NGX_CONF_UNSET_UINT;
     umcf->pw_memlimit = NGX_CONF_UNSET_SIZE;
+    umcf->pw_priority = NGX_CONF_UNSET;
     umcf->throttle_failures = NGX_CONF_UNSET_UINT;
     umcf->throttle_window = NGX_CONF_UNSET;
     umcf->max_body_size = NGX_CONF_UNSET_SIZE;
@@ -294,6 +308,8 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
     /* OWASP's minimum for Argon2id: t=2, m=19 MiB, p=1 */
     ngx_conf_init_uint_value(umcf->pw_opslimit, 2);
     ngx_conf_init_size_value(umcf->pw_memlimit, 19 * 1024 * 1024);
+    /* the lowest: hashes get the CPU the event loops leave */
+    ngx_conf_init_value(umcf->pw_priority, 19);
 
     ngx_conf_init_uint_value(umcf->throttle_failures, 10);
     ngx_conf_init_value(umcf->throttle_window, 15 * 60);

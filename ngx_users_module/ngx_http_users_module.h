@@ -105,6 +105,7 @@ typedef struct {
     ngx_thread_pool_t        *thread_pool;
     ngx_uint_t                pw_opslimit;
     size_t                    pw_memlimit;
+    ngx_int_t                 pw_priority;
     ngx_str_t                 dummy_hash;   /* verified for unknown emails */
 
     ngx_shm_zone_t           *throttle_zone;
@@ -432,6 +433,7 @@ struct ngx_http_users_pw_task_s {
     ngx_str_t                 new_hash;    /* out, once the task is done */
     ngx_uint_t                opslimit;
     size_t                    memlimit;
+    ngx_int_t                 priority;    /* the thread's nice value */
     unsigned                  ok:1;        /* verified, or hashed */
     unsigned                  rehashed:1;  /* verify made a new hash */
 };

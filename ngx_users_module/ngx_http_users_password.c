@@ -50,6 +50,7 @@ ngx_http_users_password_post(ngx_http_request_t *r, ngx_http_users_pw_e kind,
     t->kind = kind;
     t->opslimit = umcf->pw_opslimit;
     t->memlimit = umcf->pw_memlimit;
+    t->priority = umcf->pw_priority;
     t->password_len = password->len;
 
     t->password = ngx_pnalloc(r->pool, password->len + 1);
@@ -111,14 +112,22 @@ ngx_http_users_password_thread(void *data, ngx_log_t *log)
     static __thread ngx_uint_t  niced;
 
     /*
-     * Hashes yield to the event loop on a busy machine: Linux keeps a nice
-     * value per thread, and a worker's loop must answer /healthz and the
-     * cheap routes while logins hash.
+     * Hashes take the CPU the event loop leaves: Linux keeps a nice value
+     * per thread.  The default is the lowest priority; README.md has what
+     * was measured and when a higher one is better.
      */
 
     if (!niced) {
         niced = 1;
-        (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), 10);
+
+        if (setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid),
+                        (int) t->priority)
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                          "setpriority(%i) of an Argon2id thread failed",
+                          t->priority);
+        }
     }
 
     if (t->kind == NGX_HTTP_USERS_PW_HASH) {

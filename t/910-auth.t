@@ -108,6 +108,41 @@ _EOC_
     nginx_stop();
 };
 
+# nice values, field 19 of /proc/PID/task/TID/stat, by thread
+sub thread_nice {
+    my ($pid) = @_;
+    my %nice;
+    for my $stat (glob "/proc/$pid/task/*/stat") {
+        my ($tid) = $stat =~ m{/task/(\d+)/};
+        my $text = t::harness::Server::read_file($stat) // next;
+        # the thread's name, in parentheses, may hold spaces
+        $nice{$tid} = (split ' ', substr($text, rindex($text, ')') + 2))[16];
+    }
+    return %nice;
+}
+
+subtest 'Argon2id threads run at users_password_priority' => sub {
+    users_fixture(email => 'nice@example.com');
+    for my $case ([undef, 19], [7, 7]) {
+        my ($set, $want) = @$case;
+        my $what = defined $set ? "users_password_priority $set" : 'the default';
+        start_nginx(master => 1, workers => 1, http_config => defined $set
+            ? "users_password_priority $set;\n" : undef);
+        is((login('nice@example.com'))[0], 200, "$what: a login");
+        my ($worker) = nginx_workers(1);
+        my %nice = thread_nice($worker);
+        is($nice{$worker}, 0, "$what: the event loop keeps its priority");
+        is(scalar(grep { $_ == $want } values %nice), 1,
+           "$what: the thread that hashed runs at nice $want")
+            or diag explain \%nice;
+        nginx_stop();
+    }
+    eval { start_nginx(http_config => "users_password_priority 20;\n") };
+    like($@ . error_log_text(), qr/must be between 0 and 19/,
+         'nginx refuses a nice value out of 0..19');
+    nginx_stop();
+};
+
 subtest 'a login upgrades a hash made with older parameters' => sub {
     my $id = users_fixture(email => 'rehash@example.com',
                            hash => users_old_hash());

@@ -17,7 +17,6 @@ use t::Fixtures;
 use t::harness::Server ();
 
 my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
-my $root = $ENV{TEST_NGINX_SERVER_ROOT};
 my $pgdata = ($ENV{TEST_NGINX_PG_DIR} // die "run through scripts/test.sh\n")
     . '/data';
 
@@ -47,30 +46,6 @@ sub pg_pids {
     my ($pid) = <$in> =~ /(\d+)/;
     return () unless $pid && kill 0, $pid;
     return ($pid, t::harness::Server::children($pid));
-}
-
-sub nginx_pid {
-    open my $in, '<', "$root/logs/nginx.pid" or return undef;
-    my ($pid) = <$in> =~ /(\d+)/;
-    return $pid;
-}
-
-sub workers {
-    my ($n) = @_;
-    my @pids;
-    # a worker just forked may not have its title yet (and under valgrind
-    # it never shows one: there every child of the master is a worker)
-    # (nor has a master under valgrind written its pid file when it listens)
-    t::harness::Server::poll_until(sub {
-        my $master = nginx_pid() // return 0;
-        @pids = sort { $a <=> $b }
-            grep { $ENV{TEST_NGINX_USE_VALGRIND}
-                   || (t::harness::Server::read_file("/proc/$_/cmdline") // '')
-                      =~ /worker process/ }
-            t::harness::Server::children($master);
-        !$n || @pids == $n
-    }, 5 * $F);
-    return @pids;
 }
 
 # Nothing crashed, nothing at alert level, but what the caller expects.
@@ -197,7 +172,7 @@ users_pg_connect_timeout ${\ ms(0.5)};
 users_pg_query_timeout ${\ ms(1)};
 _EOC_
     is((http_request(GET => '/users/me', \%alice))[0], 200, 'served at first');
-    my @workers = workers(2);
+    my @workers = nginx_workers(2);
 
     my $wait = in_background(sub {
         [load(6, 4, GET => '/users/me', \%alice)]
@@ -239,7 +214,7 @@ _EOC_
     my @after = load(4, 0.5, GET => '/users/me', \%bob);
     ok(!grep({ ($_->[2] // 0) != 200 } @after),
        'then every request is served: ' . statuses(@after));
-    is_deeply([workers(2)], \@workers, 'no worker was replaced');
+    is_deeply([nginx_workers(2)], \@workers, 'no worker was replaced');
     no_alerts('killed PostgreSQL');
     nginx_stop();
 };
@@ -458,12 +433,12 @@ _EOC_
 
 subtest 'a worker killed with SIGKILL is replaced' => sub {
     start_nginx(master => 1, workers => 2);
-    my @before = workers(2);
+    my @before = nginx_workers(2);
     is(scalar @before, 2, 'two workers') or return;
     kill 'KILL', $before[0];
     my @after;
     t::harness::Server::poll_until(sub {
-        @after = workers(2);
+        @after = nginx_workers(2);
         @after == 2 && !grep { $_ == $before[0] } @after
     }, 5 * $F);
     is(scalar(grep { $_ != $before[1] } @after), 1, 'a new worker took its place');

@@ -29,7 +29,7 @@ use t::Users ();
 
 our @EXPORT = qw(
     start_nginx nginx_reload nginx_stop http_request concurrent_requests
-    error_log_text pg_ctl json_decode time_factor
+    error_log_text pg_ctl json_decode time_factor nginx_pid nginx_workers
 );
 
 my @SECTIONS = qw(main_config http_config config post_main_config);
@@ -160,6 +160,34 @@ sub pg_ctl {
     my $text = do { local $/; <$out> } // '';
     close $out or die "pg_ctl: scripts/pg.sh $cmd failed (status $?)\n";
     return $text;
+}
+
+# The master's pid, from its pid file; undef until it is written.
+sub nginx_pid {
+    my $file = "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid";
+    open my $in, '<', $file or return undef;
+    my ($pid) = (<$in> // '') =~ /(\d+)/;
+    return $pid;
+}
+
+# nginx_workers($n): the workers' pids, sorted, once there are $n of them
+# (any number for 0); needs start_nginx(master => 1).
+sub nginx_workers {
+    my ($n) = @_;
+    my @pids;
+    # a worker just forked may not have its title yet (and under valgrind
+    # it never shows one: there every child of the master is a worker)
+    # (nor has a master under valgrind written its pid file when it listens)
+    t::harness::Server::poll_until(sub {
+        my $master = nginx_pid() // return 0;
+        @pids = sort { $a <=> $b }
+            grep { $ENV{TEST_NGINX_USE_VALGRIND}
+                   || (t::harness::Server::read_file("/proc/$_/cmdline") // '')
+                      =~ /worker process/ }
+            t::harness::Server::children($master);
+        !$n || @pids == $n
+    }, 5 * time_factor());
+    return @pids;
 }
 
 # How many times slower than usual nginx runs (scripts/valgrind.sh and

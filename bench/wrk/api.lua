@@ -138,3 +138,10 @@ elseif #tokens > 0 or (template and template:find("{id}", 1, true)) then
     return wrk.format(nil, path(), auth_headers())
   end
 end
+
+-- PACE_MS: each connection waits this long before its next request, so the
+-- probe runs at a set rate below saturation
+local pace = tonumber(env("PACE_MS") or "")
+if pace then
+  function delay() return pace end
+end
