@@ -134,6 +134,10 @@ module_conf() {  # SO
         -e "s|^\( *\)listen 8000;|\1listen 127.0.0.1:$MODULE_PORT;|" \
         -e '/^ *limit_req zone=users_auth /d' \
         "$ROOT/conf/nginx.prod.conf" > "$conf"
+    if [ -n "${PASSWORD_PRIORITY:-}" ]; then
+        sed -i "s|^\( *\)users_password_cost .*|&\n\1users_password_priority $PASSWORD_PRIORITY;|" \
+            "$conf"
+    fi
     # a change of form in nginx.prod.conf must not go unnoticed
     if grep -v -e '^ *#' -e '^load_module' "$conf" \
         | grep -qE '/tmp/|/dev/std|/usr/share/ngx-users|daemon off|listen 8000|limit_req zone=users_auth '; then

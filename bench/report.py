@@ -316,7 +316,10 @@ def render(data: dict) -> str:
     elif cfg:
         out.append(f"{cfg['duration']} s per measurement, {cfg['connections']} connections "
                    f"over {cfg['wrk_threads']} wrk threads; pgbench at the same number of "
-                   f"clients; {cfg['users']:,} seeded users.")
+                   f"clients; {cfg['users']:,} seeded users"
+                   + (f"; Argon2id threads at nice {cfg['password_priority']}"
+                      if cfg.get("password_priority", "default") != "default" else "")
+                   + ".")
 
     module, peer = data["scenarios"].get("module", {}), data["scenarios"].get("peer", {})
     main = module or peer
