@@ -45,7 +45,7 @@ static ngx_int_t ngx_http_users_request_id_variable(ngx_http_request_t *r,
 #define NGX_HTTP_USERS_JWT_SECRET_MIN  32
 
 
-/* nice values: a worker without privileges may only lower its threads */
+/* nice values: an unprivileged worker may only lower its threads' priority */
 static ngx_conf_num_bounds_t  ngx_http_users_password_priority_bounds = {
     ngx_conf_check_num_bounds, 0, 19
 };

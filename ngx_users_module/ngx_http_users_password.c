@@ -113,8 +113,8 @@ ngx_http_users_password_thread(void *data, ngx_log_t *log)
 
     /*
      * Hashes take the CPU the event loop leaves: Linux keeps a nice value
-     * per thread.  The default is the lowest priority; README.md has what
-     * was measured and when a higher one is better.
+     * per thread.  bench/README.md ("The login storm") has what each value
+     * did, and when one below the default 19 is better.
      */
 
     if (!niced) {

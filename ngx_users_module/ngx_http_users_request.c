@@ -255,8 +255,8 @@ ngx_http_users_check_input(ngx_http_request_t *r, ngx_array_t **errors)
     schema = op->schema;
 
     if (schema) {
-        ctx->values = ngx_pcalloc(r->pool,
-                               schema->nfields * sizeof(ngx_http_users_value_t));
+        ctx->values = ngx_pcalloc(r->pool, schema->nfields
+                                           * sizeof(ngx_http_users_value_t));
         if (ctx->values == NULL) {
             return NGX_ERROR;
         }

@@ -162,11 +162,17 @@ sub pg_ctl {
     return $text;
 }
 
-# The master's pid, from its pid file; undef until it is written.
+# The master's pid, from its pid file. nginx listens before it writes the
+# file (and under valgrind well before), so this waits for it; undef when
+# it does not come.
 sub nginx_pid {
     my $file = "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid";
-    open my $in, '<', $file or return undef;
-    my ($pid) = (<$in> // '') =~ /(\d+)/;
+    my $pid;
+    t::harness::Server::poll_until(sub {
+        open my $in, '<', $file or return 0;
+        ($pid) = (<$in> // '') =~ /(\d+)/;
+        defined $pid
+    }, 5 * time_factor());
     return $pid;
 }
 
@@ -177,7 +183,6 @@ sub nginx_workers {
     my @pids;
     # a worker just forked may not have its title yet (and under valgrind
     # it never shows one: there every child of the master is a worker)
-    # (nor has a master under valgrind written its pid file when it listens)
     t::harness::Server::poll_until(sub {
         my $master = nginx_pid() // return 0;
         @pids = sort { $a <=> $b }
