@@ -237,9 +237,8 @@ def checks(data: dict) -> list:
         pace = rounds[0]["idle"].get("pace_ms")
         out.append((f"GET /healthz p99 during a login storm <= 2x idle, paced probe "
                     f"(a request every {pace} ms a connection), median of {len(rounds)} rounds",
-                    f"{x:.2f}x (rounds: " + ", ".join(f"{r['ratio']:.2f}x" for r in rounds)
-                    + ("; full-speed probe: " + ", ".join(f"{r['ratio']:.2f}x" for r in full)
-                       if full else "") + ")",
+                    f"{x:.2f}x (rounds: " + fmt_ratios(rounds)
+                    + ("; full-speed probe: " + fmt_ratios(full) if full else "") + ")",
                     f"{STORM_P99_FACTOR}x", x <= STORM_P99_FACTOR))
     if module:
         bad = [s["label"] for s in module.values() if s.get("kind") == "wrk" and s["errors"]]
@@ -271,6 +270,10 @@ def fmt_ms(v) -> str:
     if v is None:
         return "-"
     return f"{v * 1000:.0f} µs" if v < 1 else f"{v:.2f} ms" if v < 100 else f"{v:.0f} ms"
+
+
+def fmt_ratios(rounds: list) -> str:
+    return ", ".join(f"{r['ratio']:.2f}x" for r in rounds)
 
 
 def fmt_rps(v) -> str:
