@@ -166,13 +166,9 @@ sub pg_ctl {
 # file (and under valgrind well before), so this waits for it; undef when
 # it does not come.
 sub nginx_pid {
-    my $file = "$ENV{TEST_NGINX_SERVER_ROOT}/logs/nginx.pid";
     my $pid;
-    t::harness::Server::poll_until(sub {
-        open my $in, '<', $file or return 0;
-        ($pid) = (<$in> // '') =~ /(\d+)/;
-        defined $pid
-    }, 5 * time_factor());
+    t::harness::Server::poll_until(sub { $pid = $Server && $Server->pid },
+                                   5 * time_factor());
     return $pid;
 }
 
