@@ -10,6 +10,17 @@
 #include "ngx_http_users_module.h"
 
 
+/* the columns of NGX_HTTP_USERS_SQL_LOGIN */
+typedef enum {
+    NGX_HTTP_USERS_LOGIN_ADMITTED = 0,
+    NGX_HTTP_USERS_LOGIN_WAIT,
+    NGX_HTTP_USERS_LOGIN_ID,
+    NGX_HTTP_USERS_LOGIN_HASH,
+    NGX_HTTP_USERS_LOGIN_ACTIVE,
+    NGX_HTTP_USERS_LOGIN_VERSION
+} ngx_http_users_login_col_e;
+
+
 typedef struct {
     ngx_str_t                  username;
     ngx_str_t                  password;
@@ -22,6 +33,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_users_register_hashed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_register_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_login_refused(ngx_http_request_t *r,
+    time_t wait);
 static ngx_int_t ngx_http_users_login_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_verified(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_token(ngx_http_request_t *r);
@@ -144,20 +157,25 @@ ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
 
 /*
  * The folded statements answer a representation in their second column:
- * the caller's own, or another user's, NULL when it is not to be seen.
+ * the caller's own, or another user's, NULL when it is not to be seen or
+ * was not written.  A write that failed is a 409 for a taken email.
  */
 
-ngx_int_t
-ngx_http_users_auth_answer(ngx_http_request_t *r)
+static ngx_int_t
+ngx_http_users_auth_target(ngx_http_request_t *r, ngx_uint_t status)
 {
-    ngx_uint_t             status;
+    ngx_uint_t             refused;
     ngx_http_users_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
-    status = ngx_http_users_auth_row(r, ctx->res);
-    if (status != NGX_OK) {
-        return ngx_http_users_send_status(r, status);
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_send_write_error(r, ctx->res);
+    }
+
+    refused = ngx_http_users_auth_row(r, ctx->res);
+    if (refused != NGX_OK) {
+        return ngx_http_users_send_status(r, refused);
     }
 
     if (ctx->user.json.data == NULL) {
@@ -165,7 +183,25 @@ ngx_http_users_auth_answer(ngx_http_request_t *r)
                                           "User not found");
     }
 
-    return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+    if (status == NGX_HTTP_NO_CONTENT) {
+        return ngx_http_users_send_empty(r, status);
+    }
+
+    return ngx_http_users_send_json(r, status, &ctx->user.json);
+}
+
+
+ngx_int_t
+ngx_http_users_auth_answer(ngx_http_request_t *r)
+{
+    return ngx_http_users_auth_target(r, NGX_HTTP_OK);
+}
+
+
+ngx_int_t
+ngx_http_users_auth_deleted(ngx_http_request_t *r)
+{
+    return ngx_http_users_auth_target(r, NGX_HTTP_NO_CONTENT);
 }
 
 
@@ -260,18 +296,20 @@ ngx_http_users_register_done(ngx_http_request_t *r)
 
 
 /*
- * POST /auth/login, OAuth2's password flow: the throttle is asked before
- * any hash is computed, the same query and the same hash cost follow for
- * known and unknown emails, and the account's state is told only after
- * the password was verified.
+ * POST /auth/login, OAuth2's password flow: the attempt is counted and
+ * admitted by PostgreSQL before any hash is computed (the shared memory
+ * zone only refuses early what the database refused), the same query and
+ * the same hash cost follow for known and unknown emails, and the
+ * account's state is told only after the password was verified.
  */
 
 ngx_int_t
 ngx_http_users_auth_login(ngx_http_request_t *r)
 {
     char                        *field;
+    u_char                      *p;
     time_t                       wait;
-    ngx_str_t                    retry;
+    ngx_str_t                    params[3];
     ngx_uint_t                   i;
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_login_t      *login;
@@ -282,14 +320,14 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
         { ngx_string("grant_type"), ngx_null_string, 0, 0 }
     };
 
-    static ngx_str_t  retry_after = ngx_string("Retry-After");
-
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
     if (ngx_http_users_form_parse(r->pool, &ctx->body, form, 3) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->secret = form[1].value;
 
     for (i = 0; i < 3; i++) {
         field = (char *) form[i].name.data;
@@ -319,19 +357,10 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
     wait = ngx_http_users_throttle_check(umcf, &form[0].value);
 
     if (wait) {
-        retry.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (retry.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users login: refused by the zone for %T s", wait);
 
-        retry.len = ngx_sprintf(retry.data, "%T", wait) - retry.data;
-
-        if (ngx_http_users_add_header(r, &retry_after, &retry) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_users_send_detail(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                          "Too many failed login attempts");
+        return ngx_http_users_login_refused(r, wait);
     }
 
     login = ngx_pcalloc(r->pool, sizeof(ngx_http_users_login_t));
@@ -343,34 +372,104 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
     login->password = form[1].value;
     ctx->data = login;
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN, 1,
-                                &login->username, ngx_http_users_login_found);
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1 + NGX_TIME_T_LEN + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[0] = login->username;
+    params[1].data = p;
+    p = ngx_sprintf(p, "%ui%Z", umcf->throttle_failures);
+    params[2].data = p;
+    (void) ngx_sprintf(p, "%T%Z", umcf->throttle_window);
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN, 3, params,
+                                ngx_http_users_login_found);
+}
+
+
+static ngx_int_t
+ngx_http_users_login_refused(ngx_http_request_t *r, time_t wait)
+{
+    ngx_str_t  retry;
+
+    static ngx_str_t  retry_after = ngx_string("Retry-After");
+
+    retry.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (retry.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    retry.len = ngx_sprintf(retry.data, "%T", wait) - retry.data;
+
+    if (ngx_http_users_add_header(r, &retry_after, &retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_users_send_detail(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                      "Too many failed login attempts");
 }
 
 
 static ngx_int_t
 ngx_http_users_login_found(ngx_http_request_t *r)
 {
-    ngx_http_users_ctx_t    *ctx;
-    ngx_http_users_login_t  *login;
+    ngx_str_t                    wait;
+    ngx_int_t                    n;
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_login_t      *login;
+    ngx_http_users_main_conf_t  *umcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
     login = ctx->data;
 
     if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
         return ngx_http_users_send_pg_error(r, ctx->res);
     }
 
-    if (PQntuples(ctx->res) == 1) {
-        if (ngx_http_users_pg_value(r, ctx->res, 0, &login->id) != NGX_OK
-            || ngx_http_users_pg_value(r, ctx->res, 1, &login->hash) != NGX_OK
-            || ngx_http_users_pg_value(r, ctx->res, 3, &login->version)
+    if (PQntuples(ctx->res) != 1) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (PQgetvalue(ctx->res, 0, NGX_HTTP_USERS_LOGIN_ADMITTED)[0] != 't') {
+        if (ngx_http_users_pg_value(r, ctx->res, NGX_HTTP_USERS_LOGIN_WAIT,
+                                    &wait)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n = ngx_atotm(wait.data, wait.len);
+        if (n < 1) {
+            n = 1;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users login: refused by the database for %i s", n);
+
+        ngx_http_users_throttle_block(umcf, &login->username, (time_t) n);
+
+        return ngx_http_users_login_refused(r, (time_t) n);
+    }
+
+    if (!PQgetisnull(ctx->res, 0, NGX_HTTP_USERS_LOGIN_ID)) {
+        if (ngx_http_users_pg_value(r, ctx->res, NGX_HTTP_USERS_LOGIN_ID,
+                                    &login->id)
+            != NGX_OK
+            || ngx_http_users_pg_value(r, ctx->res, NGX_HTTP_USERS_LOGIN_HASH,
+                                       &login->hash)
+               != NGX_OK
+            || ngx_http_users_pg_value(r, ctx->res,
+                                       NGX_HTTP_USERS_LOGIN_VERSION,
+                                       &login->version)
                != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        login->active = (PQgetvalue(ctx->res, 0, 2)[0] == 't');
+        login->active =
+            (PQgetvalue(ctx->res, 0, NGX_HTTP_USERS_LOGIN_ACTIVE)[0] == 't');
     }
 
     return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_VERIFY,
@@ -382,7 +481,7 @@ ngx_http_users_login_found(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_login_verified(ngx_http_request_t *r)
 {
-    ngx_str_t                    params[3];
+    ngx_str_t                    params[4];
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_login_t      *login;
     ngx_http_users_main_conf_t  *umcf;
@@ -391,9 +490,8 @@ ngx_http_users_login_verified(ngx_http_request_t *r)
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
     login = ctx->data;
 
+    /* the attempt was counted when it was admitted */
     if (!ctx->task->ok || login->id.len == 0) {
-        ngx_http_users_throttle_fail(umcf, &login->username);
-
         return ngx_http_users_send_unauthorized(r,
                                                 "Incorrect email or password");
     }
@@ -405,15 +503,20 @@ ngx_http_users_login_verified(ngx_http_request_t *r)
                                           "Inactive user");
     }
 
+    ctx->own_failure = 1;
+
     if (!ctx->task->rehashed) {
-        return ngx_http_users_login_token(r);
+        return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_SETTLE, 1,
+                                    &login->username,
+                                    ngx_http_users_login_token);
     }
 
     params[0] = login->id;
     params[1] = login->hash;
     params[2] = ctx->task->new_hash;
+    params[3] = login->username;
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REHASH, 3, params,
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REHASH, 4, params,
                                 ngx_http_users_login_token);
 }
 
@@ -432,7 +535,11 @@ ngx_http_users_login_token(ngx_http_request_t *r)
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
     login = ctx->data;
 
-    /* a failed rehash only postpones the upgrade to the next login */
+    /*
+     * A failed rehash only postpones the upgrade to the next login; a
+     * failed settle leaves a count that the window ends: neither is
+     * worth refusing a verified password for (own_failure).
+     */
     if (ctx->res && PQresultStatus(ctx->res) != PGRES_COMMAND_OK) {
         (void) ngx_http_users_pg_error_status(r, ctx->res);
     }

@@ -7,6 +7,7 @@
 
 
 #include "ngx_http_users_module.h"
+#include <malloc.h>
 #include <sodium.h>
 
 
@@ -18,6 +19,7 @@ static void *ngx_http_users_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_users_init_module(ngx_cycle_t *cycle);
+static void ngx_http_users_json_free(void *p);
 static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
 
@@ -445,7 +447,20 @@ ngx_http_users_init_module(ngx_cycle_t *cycle)
     /* jansson's hash seed, before any thread exists */
     json_object_seed(0);
 
+    /* jansson's copies of a parsed body may hold a password */
+    json_set_alloc_funcs(malloc, ngx_http_users_json_free);
+
     return ngx_http_users_timezones_load(cycle);
+}
+
+
+static void
+ngx_http_users_json_free(void *p)
+{
+    if (p) {
+        sodium_memzero(p, malloc_usable_size(p));
+        free(p);
+    }
 }
 
 
@@ -470,7 +485,11 @@ ngx_http_users_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_users_pg_init_process(cycle, umcf);
+    if (ngx_http_users_pg_init_process(cycle, umcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_users_superuser_init_process(cycle, umcf);
 }
 
 

@@ -57,6 +57,7 @@ typedef enum {
     NGX_HTTP_USERS_SQL_PREFERENCES_ME,
     NGX_HTTP_USERS_SQL_PING,
     NGX_HTTP_USERS_SQL_LOGIN,
+    NGX_HTTP_USERS_SQL_LOGIN_SETTLE,
     NGX_HTTP_USERS_SQL_REHASH,
     NGX_HTTP_USERS_SQL_REGISTER,
     NGX_HTTP_USERS_SQL_LOGOUT,
@@ -240,6 +241,7 @@ struct ngx_http_users_ctx_s {
     ngx_http_users_route_t   *route;
     ngx_http_users_op_t      *op;
     ngx_str_t                 body;        /* the whole request body */
+    ngx_str_t                 secret;      /* a decoded form password */
     ngx_http_users_value_t   *values;      /* the validated JSON body */
     int64_t                   path_id;
     ngx_str_t                 path_id_text;  /* NUL-terminated */
@@ -322,8 +324,12 @@ ngx_int_t ngx_http_users_header_filter_init(ngx_conf_t *cf);
 
 
 /* ngx_http_users_pg.c: the per-worker PostgreSQL pool */
+typedef void (*ngx_http_users_pg_hook_pt)(void *data);
+
 ngx_int_t ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf);
+void ngx_http_users_pg_on_connect(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_pg_hook_pt handler, void *data);
 void ngx_http_users_pg_exit_process(ngx_cycle_t *cycle);
 void ngx_http_users_pg_run(ngx_http_users_pg_pool_t *pool,
     ngx_http_users_pg_op_t *op);
@@ -434,7 +440,9 @@ struct ngx_http_users_pw_task_s {
     ngx_uint_t                opslimit;
     size_t                    memlimit;
     ngx_int_t                 priority;    /* the thread's nice value */
+    uint64_t                  usec;        /* a verify's own time */
     unsigned                  ok:1;        /* verified, or hashed */
+    unsigned                  current:1;   /* verify: at today's cost */
     unsigned                  rehashed:1;  /* verify made a new hash */
 };
 
@@ -447,13 +455,13 @@ ngx_int_t ngx_http_users_password_hash_now(ngx_pool_t *pool,
     ngx_http_users_main_conf_t *umcf, ngx_str_t *password, ngx_str_t *hash);
 
 
-/* ngx_http_users_throttle.c: failed logins per account, in shared memory */
+/* ngx_http_users_throttle.c: accounts the database refused, in shared memory */
 char *ngx_http_users_throttle_zone(ngx_conf_t *cf,
     ngx_http_users_main_conf_t *umcf, ngx_str_t *name, ssize_t size);
 time_t ngx_http_users_throttle_check(ngx_http_users_main_conf_t *umcf,
     ngx_str_t *account);
-void ngx_http_users_throttle_fail(ngx_http_users_main_conf_t *umcf,
-    ngx_str_t *account);
+void ngx_http_users_throttle_block(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account, time_t wait);
 void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
     ngx_str_t *account);
 
@@ -462,10 +470,16 @@ void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
 ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r, char **detail);
 ngx_uint_t ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res);
 ngx_int_t ngx_http_users_auth_answer(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_auth_deleted(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_login(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_me(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_logout(ngx_http_request_t *r);
+
+
+/* ngx_http_users_superuser.c: the first superuser */
+ngx_int_t ngx_http_users_superuser_init_process(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf);
 
 
 /* ngx_http_users_users.c: /users routes */

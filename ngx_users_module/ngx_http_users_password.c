@@ -17,8 +17,23 @@
 
 
 static void ngx_http_users_password_thread(void *data, ngx_log_t *log);
+static uint64_t ngx_http_users_password_usec(void);
 static void ngx_http_users_password_done(ngx_event_t *ev);
+static ngx_msec_t ngx_http_users_password_floor(ngx_http_users_pw_task_t *t);
+static void ngx_http_users_password_evened(ngx_event_t *ev);
+static void ngx_http_users_password_wake(ngx_http_request_t *r);
 static void ngx_http_users_password_slow(ngx_event_t *ev);
+
+
+/*
+ * How long a verify takes in this worker, in microseconds: at the current
+ * cost (a moving average, seeded by the master's dummy hash), and the
+ * longest one seen at any other cost.  A failed verify is answered no
+ * sooner than the larger of the two, so that the time of a failure tells
+ * nothing of the hash, or the absence of one, behind the address.
+ */
+static uint64_t  ngx_http_users_verify_usec;
+static uint64_t  ngx_http_users_verify_other_usec;
 
 
 /*
@@ -136,17 +151,21 @@ ngx_http_users_password_thread(void *data, ngx_log_t *log)
                 == 0;
 
     } else {
+        t->usec = ngx_http_users_password_usec();
+
         t->ok = crypto_pwhash_str_verify((char *) t->hash,
                                          (char *) t->password,
                                          t->password_len)
                 == 0;
 
+        t->usec = ngx_http_users_password_usec() - t->usec;
+
+        t->current = crypto_pwhash_str_needs_rehash((char *) t->hash,
+                                                    t->opslimit, t->memlimit)
+                     == 0;
+
         /* an older cost is upgraded while the plaintext is at hand */
-        if (t->ok
-            && crypto_pwhash_str_needs_rehash((char *) t->hash, t->opslimit,
-                                              t->memlimit)
-               == 1)
-        {
+        if (t->ok && !t->current) {
             t->rehashed = crypto_pwhash_str((char *) t->out,
                                             (char *) t->password,
                                             t->password_len, t->opslimit,
@@ -159,17 +178,107 @@ ngx_http_users_password_thread(void *data, ngx_log_t *log)
 }
 
 
+static uint64_t
+ngx_http_users_password_usec(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+
 static void
 ngx_http_users_password_done(ngx_event_t *ev)
 {
-    ngx_connection_t      *c;
+    ngx_msec_t             delay;
     ngx_http_request_t    *r;
     ngx_http_users_ctx_t  *ctx;
 
     r = ev->data;
-    c = r->connection;
 
-    ngx_http_set_log_request(c->log, r);
+    ngx_http_set_log_request(r->connection->log, r);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (ctx) {
+        if (ctx->hashing.timer_set) {
+            ngx_del_timer(&ctx->hashing);
+        }
+
+        delay = ngx_http_users_password_floor(ctx->task);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users password: done, ok:%d %uL us, answer in %M ms",
+                       ctx->task->ok, ctx->task->usec, delay);
+
+        if (delay) {
+            ctx->hashing.handler = ngx_http_users_password_evened;
+            ngx_add_timer(&ctx->hashing, delay);
+            return;
+        }
+    }
+
+    ngx_http_users_password_wake(r);
+}
+
+
+/* learns from a verify, and says how long its failure is to be held */
+
+static ngx_msec_t
+ngx_http_users_password_floor(ngx_http_users_pw_task_t *t)
+{
+    uint64_t  floor;
+
+    if (t->kind != NGX_HTTP_USERS_PW_VERIFY) {
+        return 0;
+    }
+
+    if (t->current) {
+        ngx_http_users_verify_usec = ngx_http_users_verify_usec
+                                     - ngx_http_users_verify_usec / 8
+                                     + t->usec / 8;
+
+    } else if (t->usec > ngx_http_users_verify_other_usec) {
+        ngx_http_users_verify_other_usec = t->usec;
+    }
+
+    if (t->ok) {
+        return 0;
+    }
+
+    floor = ngx_max(ngx_http_users_verify_usec,
+                    ngx_http_users_verify_other_usec);
+
+    if (t->usec >= floor) {
+        return 0;
+    }
+
+    return (ngx_msec_t) ((floor - t->usec + 999) / 1000);
+}
+
+
+static void
+ngx_http_users_password_evened(ngx_event_t *ev)
+{
+    ngx_http_request_t  *r;
+
+    r = ev->data;
+
+    ngx_http_set_log_request(r->connection->log, r);
+
+    ngx_http_users_password_wake(r);
+}
+
+
+static void
+ngx_http_users_password_wake(ngx_http_request_t *r)
+{
+    ngx_connection_t      *c;
+    ngx_http_users_ctx_t  *ctx;
+
+    c = r->connection;
 
     r->main->blocked--;
 
@@ -183,10 +292,6 @@ ngx_http_users_password_done(ngx_event_t *ev)
         {
             ctx->task->new_hash.data = ctx->task->out;
             ctx->task->new_hash.len = ngx_strlen(ctx->task->out);
-        }
-
-        if (ctx->hashing.timer_set) {
-            ngx_del_timer(&ctx->hashing);
         }
     }
 
@@ -216,6 +321,7 @@ ngx_http_users_password_dummy(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf)
 {
     u_char     random[32];
+    uint64_t   start;
     ngx_str_t  password;
 
     randombytes_buf(random, sizeof(random));
@@ -223,8 +329,20 @@ ngx_http_users_password_dummy(ngx_cycle_t *cycle,
     password.data = random;
     password.len = sizeof(random);
 
-    return ngx_http_users_password_hash_now(cycle->pool, umcf, &password,
-                                            &umcf->dummy_hash);
+    start = ngx_http_users_password_usec();
+
+    if (ngx_http_users_password_hash_now(cycle->pool, umcf, &password,
+                                         &umcf->dummy_hash)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* a hash costs what a verify at the same cost does: the workers' seed */
+    ngx_http_users_verify_usec = ngx_http_users_password_usec() - start;
+    ngx_http_users_verify_other_usec = 0;
+
+    return NGX_OK;
 }
 
 

@@ -54,8 +54,8 @@ struct ngx_http_users_pg_pool_s {
     ngx_uint_t                  nwaiting;
     ngx_log_t                  *log;
     ngx_event_t                 warm;
-    ngx_http_users_pg_op_t      bootstrap;  /* the first superuser */
-    unsigned                    bootstrapped:1;
+    ngx_http_users_pg_hook_pt   connected;  /* after a connection is ready */
+    void                       *connected_data;
 };
 
 
@@ -81,9 +81,6 @@ static void ngx_http_users_pg_retry(ngx_event_t *ev);
 static void ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op);
 static void ngx_http_users_pg_op_event(ngx_event_t *ev);
-static void ngx_http_users_pg_bootstrap(ngx_http_users_pg_pool_t *pool);
-static void ngx_http_users_pg_bootstrap_done(ngx_http_users_pg_op_t *op,
-    PGresult *res);
 static void ngx_http_users_pg_notice(void *arg, const char *message);
 static ngx_int_t ngx_http_users_pg_ready_for(ngx_socket_t fd, short want);
 
@@ -139,9 +136,8 @@ ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
     umcf->pg_pool = pool;
 
     /*
-     * One connection at start: the first requests find it ready, and the
-     * first worker creates the first superuser through it.  The others
-     * connect on demand, which softens the spike of a reload.
+     * One connection at start: the first requests find it ready.  The
+     * others connect on demand, which softens the spike of a reload.
      */
 
     pool->warm.handler = ngx_http_users_pg_warm;
@@ -178,6 +174,17 @@ ngx_http_users_pg_exit_process(ngx_cycle_t *cycle)
     }
 
     umcf->pg_pool = NULL;
+}
+
+
+/* work that needs the database once it is there, not before */
+
+void
+ngx_http_users_pg_on_connect(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_pg_hook_pt handler, void *data)
+{
+    pool->connected = handler;
+    pool->connected_data = data;
 }
 
 
@@ -669,8 +676,9 @@ ngx_http_users_pg_prepare_next(ngx_http_users_pg_slot_t *slot)
 
         ngx_http_users_pg_ready(slot);
 
-        if (!slot->pool->bootstrapped) {
-            ngx_http_users_pg_bootstrap(slot->pool);
+        /* after the waiting requests: they were first */
+        if (slot->pool->connected) {
+            slot->pool->connected(slot->pool->connected_data);
         }
 
         return NGX_OK;
@@ -961,69 +969,6 @@ ngx_http_users_pg_op_event(ngx_event_t *ev)
     }
 
     op->handler(op, NULL);
-}
-
-
-/*
- * The first superuser, created by the first worker when missing.  Other
- * workers, or other pods, may race: the statement inserts only when no
- * such email exists and the unique index settles the rest.
- */
-
-static void
-ngx_http_users_pg_bootstrap(ngx_http_users_pg_pool_t *pool)
-{
-    ngx_http_users_pg_op_t      *op;
-    ngx_http_users_main_conf_t  *umcf;
-
-    umcf = pool->umcf;
-
-    if (ngx_worker != 0 || umcf->su_email.len == 0) {
-        pool->bootstrapped = 1;
-        return;
-    }
-
-    op = &pool->bootstrap;
-
-    if (op->queued || op->slot || op->wait.posted) {
-        return;
-    }
-
-    ngx_memzero(op, sizeof(ngx_http_users_pg_op_t));
-
-    op->stmt = NGX_HTTP_USERS_SQL_FIRST_SUPERUSER;
-    op->nparams = 2;
-    op->values[0] = (const char *) umcf->su_email.data;
-    op->values[1] = (const char *) umcf->su_hash.data;
-    op->handler = ngx_http_users_pg_bootstrap_done;
-    op->data = pool;
-    op->log = pool->log;
-    op->timeout = pool->conf->query_timeout;
-
-    ngx_http_users_pg_run(pool, op);
-}
-
-
-static void
-ngx_http_users_pg_bootstrap_done(ngx_http_users_pg_op_t *op, PGresult *res)
-{
-    ngx_http_users_pg_pool_t *pool = op->data;
-
-    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-        ngx_log_error(NGX_LOG_ERR, op->log, 0,
-                      "users: creating the first superuser failed: %s "
-                      "(is the schema migrated?)",
-                      res ? PQresultErrorMessage(res) : "no connection");
-        return;
-    }
-
-    pool->bootstrapped = 1;
-
-    if (PQntuples(res) == 1) {
-        ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
-                      "users: created the first superuser \"%V\"",
-                      &pool->umcf->su_email);
-    }
 }
 
 

@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_users_module.h"
+#include <sodium.h>
 
 
 static void ngx_http_users_body_handler(ngx_http_request_t *r);
@@ -27,13 +28,22 @@ static void ngx_http_users_path_id(ngx_http_request_t *r, ngx_str_t *text,
 static void ngx_http_users_pg_done(ngx_http_users_pg_op_t *op,
     PGresult *res);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
+typedef struct {
+    ngx_http_request_t         *request;
+    ngx_http_users_ctx_t       *ctx;
+} ngx_http_users_wipe_t;
+
+
 static void ngx_http_users_cleanup(void *data);
+static void ngx_http_users_wipe(void *data);
+static void ngx_http_users_wipe_buf(ngx_buf_t *b);
 
 
 ngx_int_t
 ngx_http_users_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_pool_cleanup_t          *wipe;
     ngx_http_cleanup_t          *cln;
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_loc_conf_t   *ulcf;
@@ -84,6 +94,21 @@ ngx_http_users_handler(ngx_http_request_t *r)
 
     cln->handler = ngx_http_users_cleanup;
     cln->data = r;
+
+    /*
+     * A pool cleanup runs after the access log is written and before the
+     * memory goes back to the allocator, where a password would outlive
+     * the request.
+     */
+
+    wipe = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_users_wipe_t));
+    if (wipe == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    wipe->handler = ngx_http_users_wipe;
+    ((ngx_http_users_wipe_t *) wipe->data)->request = r;
+    ((ngx_http_users_wipe_t *) wipe->data)->ctx = ctx;
 
     r->request_body_in_single_buf = 1;
 
@@ -559,6 +584,76 @@ ngx_http_users_cleanup(void *data)
         ngx_http_users_pg_cancel(&ctx->pg);
         ctx->waiting = 0;
     }
+}
+
+
+/*
+ * Every copy of the body this module made or read: the body buffers, the
+ * part nginx read ahead with the headers, the joined body, the decoded
+ * values.  The context is the one this request made: an internal redirect
+ * to an error page may have dropped it from r->ctx.
+ */
+
+static void
+ngx_http_users_wipe(void *data)
+{
+    ngx_http_users_wipe_t *wipe = data;
+
+    ngx_uint_t                i;
+    ngx_chain_t              *cl;
+    ngx_http_request_t       *r;
+    ngx_http_users_ctx_t     *ctx;
+    ngx_http_request_body_t  *rb;
+
+    r = wipe->request;
+    ctx = wipe->ctx;
+    rb = r->request_body;
+
+    if (rb) {
+        for (cl = rb->bufs; cl; cl = cl->next) {
+            ngx_http_users_wipe_buf(cl->buf);
+        }
+
+        if (rb->buf) {
+            ngx_http_users_wipe_buf(rb->buf);
+        }
+    }
+
+    if (r->header_in && r->header_end
+        && r->header_end >= r->header_in->start
+        && r->header_end <= r->header_in->pos)
+    {
+        sodium_memzero(r->header_end, r->header_in->pos - r->header_end);
+    }
+
+    if (ctx->body.data) {
+        sodium_memzero(ctx->body.data, ctx->body.len);
+    }
+
+    if (ctx->secret.data) {
+        sodium_memzero(ctx->secret.data, ctx->secret.len);
+    }
+
+    if (ctx->values == NULL) {
+        return;
+    }
+
+    for (i = 0; i < ctx->op->schema->nfields; i++) {
+        if (ctx->values[i].str.data) {
+            sodium_memzero(ctx->values[i].str.data, ctx->values[i].str.len);
+        }
+    }
+}
+
+
+static void
+ngx_http_users_wipe_buf(ngx_buf_t *b)
+{
+    if (b->in_file || b->start == NULL || !ngx_buf_in_memory(b)) {
+        return;
+    }
+
+    sodium_memzero(b->start, b->last - b->start);
 }
 
 

@@ -52,20 +52,55 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       "SELECT 1",
       0, 0 },
 
-    /* NGX_HTTP_USERS_SQL_LOGIN: the same query whether or not it matches */
+    /*
+     * NGX_HTTP_USERS_SQL_LOGIN: the attempt is counted before it is
+     * admitted, in the row lock of its account ($2 attempts a window of $3
+     * seconds), and the account read in the same round trip, with the same
+     * query whether or not it matches.  A refused attempt leaves the count
+     * at $2 + 1.  Two windows that have ended go with each login, so that
+     * a flood of names cannot grow the table without bound.
+     */
     { ngx_string("users_login"),
-      "SELECT id, hashed_password, is_active, token_version FROM users"
-      " WHERE lower(email) = lower($1)",
+      "WITH key AS (SELECT users_login_key($1) AS account),"
+      " ended AS (DELETE FROM login_attempts WHERE account IN"
+      " (SELECT account FROM login_attempts"
+      " WHERE window_start <= now() - $3::integer * interval '1 second'"
+      " AND account <> (SELECT account FROM key)"
+      " ORDER BY window_start LIMIT 2 FOR UPDATE SKIP LOCKED)),"
+      " counted AS (INSERT INTO login_attempts AS a"
+      " (account, attempts, window_start)"
+      " SELECT account, 1, now() FROM key"
+      " ON CONFLICT (account) DO UPDATE SET"
+      " attempts = CASE WHEN a.window_start"
+      " <= now() - $3::integer * interval '1 second'"
+      " THEN 1 ELSE least(a.attempts + 1, $2::integer + 1) END,"
+      " window_start = CASE WHEN a.window_start"
+      " <= now() - $3::integer * interval '1 second'"
+      " THEN now() ELSE a.window_start END"
+      " RETURNING attempts <= $2::integer AS admitted,"
+      " ceil(extract(epoch FROM window_start"
+      " + $3::integer * interval '1 second' - now()))::bigint AS wait)"
+      " SELECT c.admitted, c.wait, u.id, u.hashed_password, u.is_active,"
+      " u.token_version FROM counted c"
+      " LEFT JOIN users u ON lower(u.email) = lower($1)",
+      3, 0 },
+
+    /* NGX_HTTP_USERS_SQL_LOGIN_SETTLE: a success clears the count */
+    { ngx_string("users_login_settle"),
+      "DELETE FROM login_attempts WHERE account = users_login_key($1)",
       1, 0 },
 
     /*
-     * NGX_HTTP_USERS_SQL_REHASH: only while the hash is the one verified,
-     * so a password changed meanwhile is never overwritten
+     * NGX_HTTP_USERS_SQL_REHASH: a success that also upgrades the hash,
+     * only while the hash is the one verified, so a password changed
+     * meanwhile is never overwritten
      */
     { ngx_string("users_rehash"),
-      "UPDATE users SET hashed_password = $3"
+      "WITH settled AS (DELETE FROM login_attempts"
+      " WHERE account = users_login_key($4))"
+      " UPDATE users SET hashed_password = $3"
       " WHERE id = $1::bigint AND hashed_password = $2",
-      3, 0 },
+      4, 0 },
 
     /* NGX_HTTP_USERS_SQL_REGISTER: a taken email is 23505, never a race */
     { ngx_string("users_register"),
@@ -80,12 +115,20 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " RETURNING is_superuser",
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_FIRST_SUPERUSER: workers and pods may race here */
+    /*
+     * NGX_HTTP_USERS_SQL_FIRST_SUPERUSER: workers and pods may race here.
+     * One row (is_superuser, created) once the address exists; none while
+     * another's insert is not yet visible, which the caller retries.
+     */
     { ngx_string("users_first_superuser"),
-      "INSERT INTO users (email, name, hashed_password, is_superuser)"
+      "WITH created AS (INSERT INTO users"
+      " (email, name, hashed_password, is_superuser)"
       " SELECT $1::text, 'Admin', $2::text, true WHERE NOT EXISTS"
       " (SELECT 1 FROM users WHERE lower(email) = lower($1::text))"
-      " ON CONFLICT DO NOTHING RETURNING id",
+      " ON CONFLICT DO NOTHING RETURNING is_superuser)"
+      " SELECT is_superuser, true FROM created UNION ALL"
+      " SELECT is_superuser, false FROM users"
+      " WHERE lower(email) = lower($1::text)",
       2, 0 },
 
     /* NGX_HTTP_USERS_SQL_USER_LIST: one row holding the whole array */
@@ -102,33 +145,48 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       3, 1 },
 
     /*
-     * NGX_HTTP_USERS_SQL_USER_UPDATE: $2 is a bit set of the keys present
-     * (1 email, 2 name, 4 password, 8 is_active, 16 is_superuser), so that
-     * a present null clears and an absent key is left alone.  A new
-     * password or a deactivation revokes every token issued before.
+     * NGX_HTTP_USERS_SQL_USER_UPDATE: the caller is checked again by the
+     * write itself, its row share-locked so that a logout, deactivation or
+     * demotion committed meanwhile stops the write ($4: the route needs a
+     * superuser).  $5 is a bit set of the keys present (1 email, 2 name,
+     * 4 password, 8 is_active, 16 is_superuser), so that a present null
+     * clears and an absent key is left alone.  A new password or a
+     * deactivation revokes every token issued before.  Always one row:
+     * the caller's is_superuser (NULL: refused), the target's JSON (NULL:
+     * not found, or not written).
      */
     { ngx_string("users_user_update"),
-      "UPDATE users SET"
-      " email = CASE WHEN $2::integer & 1 <> 0 THEN $3 ELSE email END,"
-      " name = CASE WHEN $2::integer & 2 <> 0 THEN $4 ELSE name END,"
-      " hashed_password = CASE WHEN $2::integer & 4 <> 0 THEN $5"
+      "WITH caller AS (SELECT is_superuser FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER " FOR SHARE),"
+      " target AS (UPDATE users SET"
+      " email = CASE WHEN $5::integer & 1 <> 0 THEN $6 ELSE email END,"
+      " name = CASE WHEN $5::integer & 2 <> 0 THEN $7 ELSE name END,"
+      " hashed_password = CASE WHEN $5::integer & 4 <> 0 THEN $8"
       " ELSE hashed_password END,"
-      " is_active = CASE WHEN $2::integer & 8 <> 0 THEN $6::boolean"
+      " is_active = CASE WHEN $5::integer & 8 <> 0 THEN $9::boolean"
       " ELSE is_active END,"
-      " is_superuser = CASE WHEN $2::integer & 16 <> 0 THEN $7::boolean"
+      " is_superuser = CASE WHEN $5::integer & 16 <> 0 THEN $10::boolean"
       " ELSE is_superuser END,"
-      " token_version = token_version + CASE WHEN $2::integer & 4 <> 0"
-      " OR ($2::integer & 8 <> 0 AND NOT $6::boolean AND is_active)"
+      " token_version = token_version + CASE WHEN $5::integer & 4 <> 0"
+      " OR ($5::integer & 8 <> 0 AND NOT $9::boolean AND is_active)"
       " THEN 1 ELSE 0 END,"
-      " updated_at = CASE WHEN $2::integer <> 0 THEN now()"
+      " updated_at = CASE WHEN $5::integer <> 0 THEN now()"
       " ELSE updated_at END"
-      " WHERE id = $1::bigint RETURNING users_user_json(users)",
-      7, 0 },
+      " WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM caller"
+      " WHERE is_superuser OR NOT $4::boolean)"
+      " RETURNING users_user_json(users))"
+      " SELECT (SELECT is_superuser FROM caller), (SELECT * FROM target)",
+      10, 1 },
 
-    /* NGX_HTTP_USERS_SQL_USER_DELETE */
+    /* NGX_HTTP_USERS_SQL_USER_DELETE: as the update, for a superuser */
     { ngx_string("users_user_delete"),
-      "DELETE FROM users WHERE id = $1::bigint RETURNING id",
-      1, 0 },
+      "WITH caller AS (SELECT is_superuser FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER " FOR SHARE),"
+      " target AS (DELETE FROM users WHERE id = $3::bigint"
+      " AND EXISTS (SELECT 1 FROM caller WHERE is_superuser)"
+      " RETURNING id)"
+      " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM target)",
+      3, 1 },
 
     /*
      * NGX_HTTP_USERS_SQL_PROFILE_UPDATE: $3 is a bit set of the keys present

@@ -2,11 +2,13 @@
 /*
  * Copyright (C) ngx_users authors
  *
- * Failed logins per account, in a shared memory zone so that every worker
- * sees the same count.  Accounts are keyed by a BLAKE2b digest of the
- * lower-cased username, so unknown emails count like known ones and a node
- * has a fixed size.  A window opens at the first failure; once it holds
- * the configured number of failures, logins wait until it ends.
+ * The fast path of the login throttle: accounts PostgreSQL has refused
+ * (the count itself is the login_attempts table, see sql/0004), kept in a
+ * shared memory zone until their window ends, so that a flood against a
+ * blocked account is refused without asking the database.  Forgetting an
+ * entry (a full zone evicts the oldest) only costs that round trip: the
+ * database refuses again.  Keys are a BLAKE2b digest of the ASCII-folded
+ * username; a spelling folded otherwise misses here and is refused there.
  */
 
 
@@ -19,10 +21,9 @@
 
 typedef struct {
     ngx_rbtree_node_t             node;     /* key: the digest's first word */
-    ngx_queue_t                   queue;    /* most recently failed first */
+    ngx_queue_t                   queue;    /* most recently blocked first */
     u_char                        digest[NGX_HTTP_USERS_THROTTLE_KEY];
-    ngx_uint_t                    failures;
-    time_t                        start;
+    time_t                        until;
 } ngx_http_users_throttle_node_t;
 
 
@@ -48,7 +49,7 @@ static ngx_http_users_throttle_node_t *ngx_http_users_throttle_lookup(
 static void ngx_http_users_throttle_digest(ngx_str_t *account,
     u_char *digest);
 static void ngx_http_users_throttle_expire(ngx_http_users_throttle_ctx_t *ctx,
-    time_t window, ngx_uint_t n);
+    ngx_uint_t n);
 
 
 char *
@@ -168,10 +169,8 @@ ngx_http_users_throttle_check(ngx_http_users_main_conf_t *umcf,
 
     tn = ngx_http_users_throttle_lookup(ctx, digest);
 
-    if (tn && tn->failures >= umcf->throttle_failures
-        && now < tn->start + umcf->throttle_window)
-    {
-        wait = tn->start + umcf->throttle_window - now;
+    if (tn && now < tn->until) {
+        wait = tn->until - now;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -180,11 +179,12 @@ ngx_http_users_throttle_check(ngx_http_users_main_conf_t *umcf,
 }
 
 
+/* PostgreSQL refused the account for wait more seconds */
+
 void
-ngx_http_users_throttle_fail(ngx_http_users_main_conf_t *umcf,
-    ngx_str_t *account)
+ngx_http_users_throttle_block(ngx_http_users_main_conf_t *umcf,
+    ngx_str_t *account, time_t wait)
 {
-    time_t                           now;
     u_char                           digest[NGX_HTTP_USERS_THROTTLE_KEY];
     ngx_queue_t                     *q;
     ngx_http_users_throttle_ctx_t   *ctx;
@@ -193,23 +193,16 @@ ngx_http_users_throttle_fail(ngx_http_users_main_conf_t *umcf,
     ngx_http_users_throttle_digest(account, digest);
 
     ctx = umcf->throttle_zone->data;
-    now = ngx_time();
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    ngx_http_users_throttle_expire(ctx, umcf->throttle_window, 2);
+    ngx_http_users_throttle_expire(ctx, 2);
 
     tn = ngx_http_users_throttle_lookup(ctx, digest);
 
     if (tn) {
         ngx_queue_remove(&tn->queue);
-
-        if (now >= tn->start + umcf->throttle_window) {
-            tn->failures = 0;
-            tn->start = now;
-        }
-
-        tn->failures++;
+        tn->until = ngx_time() + wait;
         ngx_queue_insert_head(&ctx->sh->queue, &tn->queue);
 
         ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -220,7 +213,7 @@ ngx_http_users_throttle_fail(ngx_http_users_main_conf_t *umcf,
                                sizeof(ngx_http_users_throttle_node_t));
 
     if (tn == NULL && !ngx_queue_empty(&ctx->sh->queue)) {
-        /* full: the account that failed longest ago is forgotten */
+        /* full: the oldest block is left to the database */
         q = ngx_queue_last(&ctx->sh->queue);
         tn = ngx_queue_data(q, ngx_http_users_throttle_node_t, queue);
 
@@ -235,8 +228,7 @@ ngx_http_users_throttle_fail(ngx_http_users_main_conf_t *umcf,
 
     ngx_memcpy(tn->digest, digest, NGX_HTTP_USERS_THROTTLE_KEY);
     ngx_memcpy(&tn->node.key, digest, sizeof(ngx_rbtree_key_t));
-    tn->failures = 1;
-    tn->start = now;
+    tn->until = ngx_time() + wait;
 
     ngx_rbtree_insert(&ctx->sh->rbtree, &tn->node);
     ngx_queue_insert_head(&ctx->sh->queue, &tn->queue);
@@ -271,11 +263,11 @@ ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
 }
 
 
-/* windows that have ended, oldest first, a few at a time */
+/* blocks that have ended, oldest first, a few at a time */
 
 static void
 ngx_http_users_throttle_expire(ngx_http_users_throttle_ctx_t *ctx,
-    time_t window, ngx_uint_t n)
+    ngx_uint_t n)
 {
     time_t                           now;
     ngx_queue_t                     *q;
@@ -287,7 +279,7 @@ ngx_http_users_throttle_expire(ngx_http_users_throttle_ctx_t *ctx,
         q = ngx_queue_last(&ctx->sh->queue);
         tn = ngx_queue_data(q, ngx_http_users_throttle_node_t, queue);
 
-        if (now < tn->start + window) {
+        if (now < tn->until) {
             return;
         }
 
@@ -370,7 +362,7 @@ ngx_http_users_throttle_insert(ngx_rbtree_node_t *temp,
 }
 
 
-/* ASCII case folding, as the login lookup's lower(email) for ASCII */
+/* ASCII case folding: PostgreSQL's lower() for ASCII addresses */
 
 static void
 ngx_http_users_throttle_digest(ngx_str_t *account, u_char *digest)

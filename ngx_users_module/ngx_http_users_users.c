@@ -26,7 +26,6 @@ static ngx_int_t ngx_http_users_me_verified(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_update_hash(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_update_run(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_one(ngx_http_request_t *r);
-static ngx_int_t ngx_http_users_deleted(ngx_http_request_t *r);
 
 
 static ngx_http_users_field_t  ngx_http_users_me_update_fields[] = {
@@ -332,7 +331,7 @@ ngx_http_users_update_run(ngx_http_request_t *r)
 {
     u_char                  *p;
     ngx_uint_t               i, mask, nkeys;
-    ngx_str_t                params[7];
+    ngx_str_t                params[8];
     ngx_http_users_ctx_t    *ctx;
     ngx_http_users_value_t  *v;
 
@@ -359,25 +358,29 @@ ngx_http_users_update_run(ngx_http_request_t *r)
     }
 
     params[0] = ctx->path_id_text;
-    params[1].data = p;
+    params[1].data = (u_char *)
+                     (ctx->op->access == NGX_HTTP_USERS_SUPERUSER ? "t" : "f");
+    params[1].len = 1;
+    params[2].data = p;
     (void) ngx_sprintf(p, "%ui%Z", mask);
 
-    params[2] = v[0].str;
-    params[3] = v[1].str;
+    params[3] = v[0].str;
+    params[4] = v[1].str;
 
     if (mask & NGX_HTTP_USERS_SET_PASSWORD) {
-        params[4] = ctx->task->new_hash;
+        params[5] = ctx->task->new_hash;
     }
 
     for (i = 3; i < nkeys; i++) {
         if (v[i].present) {
-            params[2 + i].data = (u_char *) (v[i].boolean ? "t" : "f");
-            params[2 + i].len = 1;
+            params[3 + i].data = (u_char *) (v[i].boolean ? "t" : "f");
+            params[3 + i].len = 1;
         }
     }
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_UPDATE, 7, params,
-                                ngx_http_users_one);
+    /* the write checks its caller again: see ngx_http_users_sql.c */
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_UPDATE, 8, params,
+                                ngx_http_users_auth_answer);
 }
 
 
@@ -421,25 +424,6 @@ ngx_http_users_users_delete(ngx_http_request_t *r)
     }
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_DELETE, 1,
-                                &ctx->path_id_text, ngx_http_users_deleted);
-}
-
-
-static ngx_int_t
-ngx_http_users_deleted(ngx_http_request_t *r)
-{
-    ngx_http_users_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-
-    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
-        return ngx_http_users_send_pg_error(r, ctx->res);
-    }
-
-    if (PQntuples(ctx->res) == 0) {
-        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
-                                          "User not found");
-    }
-
-    return ngx_http_users_send_empty(r, NGX_HTTP_NO_CONTENT);
+                                &ctx->path_id_text,
+                                ngx_http_users_auth_deleted);
 }

@@ -64,8 +64,10 @@ sub quote {
 sub users_fixture {
     my %o = @_;
     my $email = $o{email} or die "t::Fixtures: users_fixture needs email\n";
+    # and its failed logins: an address reused by another test starts over
     users_sql('DELETE FROM users WHERE lower(email) = lower('
-              . quote($email) . ')');
+              . quote($email) . '); DELETE FROM login_attempts'
+              . ' WHERE account = users_login_key(' . quote($email) . ')');
     return users_sql(sprintf(
         'INSERT INTO users (email, name, hashed_password, is_superuser,'
         . ' is_active, token_version, preferences)'

@@ -30,6 +30,7 @@ use t::Users ();
 our @EXPORT = qw(
     start_nginx nginx_reload nginx_stop http_request concurrent_requests
     error_log_text pg_ctl json_decode time_factor nginx_pid nginx_workers
+    start_peer http_request_on
 );
 
 my @SECTIONS = qw(main_config http_config config post_main_config);
@@ -38,6 +39,7 @@ my $Server;      # the running nginx
 my %Sections;    # its configuration and whether t::Users' defaults were
 my $Defaults;    # added to it, kept for nginx_reload
 my $Owner = $$;  # forked clients must not stop nginx when they exit
+my @Peers;       # the other instances of start_peer
 
 # start_nginx(%options): a fresh server root and nginx. Options: the
 # sections main_config, http_config, config, post_main_config (text, as in
@@ -71,10 +73,38 @@ sub nginx_reload {
 }
 
 sub nginx_stop {
-    return unless $Server;
-    my $res = $Server->stop($0);
-    die "nginx process $res->{gone} had died before it was stopped (crashed?)\n"
-        if $res->{gone};
+    for my $server (grep { defined } $Server, splice @Peers) {
+        my $res = $server->stop($0);
+        die "nginx process $res->{gone} had died before it was stopped (crashed?)\n"
+            if $res->{gone};
+    }
+}
+
+# start_peer(%options): one more nginx instance on the same database and
+# secret, the way a second pod runs: its own server root and port (the
+# suite's port + 1, + 2, ...), configured as start_nginx's options say
+# (the same ones). Call start_nginx first; nginx_stop stops both. Returns
+# the instance, for http_request_on.
+sub start_peer {
+    my (%opt) = @_;
+    die "start_peer: start_nginx first\n" unless $Server;
+    my $defaults = delete $opt{defaults} // 1;
+    my %sections = map { $_ => delete $opt{$_} } grep { exists $opt{$_} } @SECTIONS;
+    t::Users::add_defaults(\%sections) if $defaults;
+    my $n = @Peers + 1;
+    my $peer = t::harness::Server->new(root_location => !$defaults,
+        root => "$t::harness::Server::DefaultRoot-peer$n",
+        port => $Server->port + $n, client_port => $Server->port + $n, %opt);
+    $peer->prepare(%sections);
+    $peer->start;
+    push @Peers, $peer;
+    return $peer;
+}
+
+# http_request_on($instance, ...): http_request to another instance
+sub http_request_on {
+    my ($server, @args) = @_;
+    return request_to($server, @args);
 }
 
 # http_request($method, $path, \%headers, $body): one HTTP/1.1 request on
@@ -83,8 +113,12 @@ sub nginx_stop {
 # joined with ", "), $body, $error); $status is undef and $error says why
 # when no response came.
 sub http_request {
-    my ($method, $path, $headers, $body) = @_;
     die "http_request: start_nginx first\n" unless $Server;
+    return request_to($Server, @_);
+}
+
+sub request_to {
+    my ($server, $method, $path, $headers, $body) = @_;
     my %given = map { lc $_ => 1 } keys %{ $headers || {} };
     my $req = "$method $path HTTP/1.1\r\n";
     $req .= "Host: localhost\r\n" unless $given{host};
@@ -93,7 +127,7 @@ sub http_request {
     $req .= 'Content-Length: ' . length($body) . "\r\n" if defined $body;
     $req .= "\r\n" . ($body // '');
 
-    my $r = t::harness::Client::exchange(port => $Server->client_port, data => $req,
+    my $r = t::harness::Client::exchange(port => $server->client_port, data => $req,
         timeout => $ENV{TEST_NGINX_TIMEOUT} || 3);
     my $res = t::harness::Client::parse_response($r->{raw}, $method eq 'HEAD');
     my %h;
@@ -205,9 +239,9 @@ sub json_decode {
 }
 
 END {
-    if ($Server && $$ == $Owner && !$ENV{TEST_NGINX_NO_CLEAN}) {
+    if ($$ == $Owner && !$ENV{TEST_NGINX_NO_CLEAN}) {
         local $?;    # keep Test::Builder's exit status
-        $Server->stop($0);
+        $_->stop($0) for grep { defined } $Server, @Peers;
     }
 }
 
