@@ -122,8 +122,11 @@ if [ "$(cat "$out/VERSIONS" 2>/dev/null)" != "$want" ]; then
     # npm pack fetches a package's tarball alone: no install scripts run.
     # --loglevel=error, not --silent: --silent hides why it failed.
     if ! (cd "$tmp" && npm pack --loglevel=error \
-            "swagger-ui-dist@$sw_version" "redoc@$rd_version" > /dev/null)
+            "swagger-ui-dist@$sw_version" "redoc@$rd_version" \
+            > /dev/null 2> npm.err)
     then
+        # npm's own stack frames are left to the debug log it names
+        grep -v '^npm error  *at ' "$tmp/npm.err" >&2 || true
         # pages and bundles of other pins would be served as if current
         rm -rf "$out/swagger-ui" "$out/redoc" "$out/VERSIONS" \
                "$out/swagger.html" "$out/redoc.html"

@@ -80,9 +80,10 @@ trap stop INT TERM EXIT
 if [ -z "${DATABASE_URL:-}" ]; then
     local_pg=$state/pg
     pg_started=1
-    step postgresql "read PostgreSQL's log, $local_pg/postgres.log (or
-initdb.log beside it); when the postgres account cannot reach the folder,
-choose one it can: USERS_STATE_DIR=/var/tmp/ngx-users scripts/run.sh" \
+    step postgresql "when the postgres account cannot reach the folder,
+choose one it can: USERS_STATE_DIR=/var/tmp/ngx-users scripts/run.sh;
+otherwise read PostgreSQL's log, $local_pg/postgres.log (or initdb.log
+beside it)" \
         scripts/pg.sh start "$local_pg"
     DATABASE_URL=$(scripts/pg.sh conninfo "$local_pg")
 fi
