@@ -28,12 +28,16 @@ then
     fi
     (cd "$src" && ./configure "${flags[@]}" --add-dynamic-module="$top") \
         > "$out/configure.log" 2>&1 \
-        || { tail -30 "$out/configure.log" >&2; exit 1; }
+        || { tail -30 "$out/configure.log" >&2
+             echo "build.sh: configure failed; its log: $out/configure.log" >&2
+             exit 1; }
     printf '%s' "${EXTRA_CC_OPT:-}" > "$stamp"
 fi
 
 make -C "$src" -f objs/Makefile modules -j"$(nproc)" > "$out/make.log" 2>&1 \
-    || { grep -E 'error|warning' "$out/make.log" | head -40 >&2; exit 1; }
+    || { grep -E 'error|warning' "$out/make.log" | head -40 >&2
+         echo "build.sh: make failed; its log: $out/make.log" >&2
+         exit 1; }
 # a new file, renamed over the old one: overwriting in place would
 # corrupt the pages that a running nginx has mapped (SIGBUS, SIGSEGV)
 cp "$src/objs/ngx_http_users_module.so" "$out/.ngx_http_users_module.so.$$"

@@ -13,12 +13,13 @@ pkgs=(
     "$@"
 )
 
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'
-    then
-        missing+=("$p")
-    fi
+    installed "$p" || missing+=("$p")
 done
 
 # libjwt before 1.10.2-1+deb12u1 compares HMACs in variable time
@@ -35,11 +36,27 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+# apt's errors (stderr) stay visible; its progress does not
+if ! $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null; then
+    echo "deps: apt-get update failed (its error is above); check" \
+         "/etc/apt/sources.list* and that this machine reaches the mirror" \
+         "(a proxy goes in /etc/apt/apt.conf.d/, Acquire::http::Proxy)" >&2
+    exit 1
+fi
 # policy-rc.d keeps Debian's own nginx/postgresql services from starting on
 # install: the project runs its own instances on its own ports.
 $SUDO sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d &&
              chmod +x /usr/sbin/policy-rc.d'
 trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
-$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-    "${missing[@]}" >/dev/null
+if ! $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+        --no-install-recommends "${missing[@]}" >/dev/null; then
+    failed=()
+    for p in "${missing[@]}"; do
+        installed "$p" || failed+=("$p")
+    done
+    echo "deps: apt-get could not install ${failed[*]:-${missing[*]}}" \
+         "(apt's error is above); install it by hand (apt-get install" \
+         "${failed[*]:-${missing[*]}}) or fix apt's sources or proxy, then" \
+         "run the command again" >&2
+    exit 1
+fi

@@ -8,10 +8,18 @@
 #   VERSIONS              the pins the bundles came from
 # The bundles come from the npm registry at the versions and digests pinned
 # in docs/npm-versions, never from the repository or a CDN; a second run
-# with the same pins does not touch npm.
-#   scripts/docs.sh [OUT_DIR]      (default build/docs)
+# with the same pins does not touch npm. When npm cannot fetch them, the
+# pages and any stale bundles are removed (nginx answers /docs and /redoc
+# with a JSON 503 then) and the message says how to point npm elsewhere.
+#   scripts/docs.sh [--document] [OUT_DIR]      (default build/docs)
+#     --document   openapi.json only: what the API serves without the bundles
 set -euo pipefail
 cd "$(dirname "$0")/.."
+document_only=
+if [ "${1:-}" = --document ]; then
+    document_only=1
+    shift
+fi
 out=${1:-build/docs}
 pins=docs/npm-versions
 python=/usr/bin/python3   # Debian's, for its python3-yaml
@@ -89,6 +97,10 @@ with open(dst, "w", encoding="utf-8") as f:
     f.write(text + "\n")
 EOF
 mv "$out/openapi.json.tmp" "$out/openapi.json"
+if [ -n "$document_only" ]; then
+    echo "$out/openapi.json"
+    exit 0
+fi
 
 # ---------------------------------------------------------------- the bundles
 pin() {  # NAME -> "VERSION INTEGRITY"
@@ -107,9 +119,28 @@ if [ "$(cat "$out/VERSIONS" 2>/dev/null)" != "$want" ]; then
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/users-docs.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
 
-    # npm pack fetches a package's tarball alone: no install scripts run
-    (cd "$tmp" && npm pack --silent "swagger-ui-dist@$sw_version" \
-        "redoc@$rd_version" > /dev/null)
+    # npm pack fetches a package's tarball alone: no install scripts run.
+    # --loglevel=error, not --silent: --silent hides why it failed.
+    if ! (cd "$tmp" && npm pack --loglevel=error \
+            "swagger-ui-dist@$sw_version" "redoc@$rd_version" \
+            > /dev/null 2> npm.err)
+    then
+        # npm's own stack frames are left to the debug log it names
+        grep -v '^npm error  *at ' "$tmp/npm.err" >&2 || true
+        # pages and bundles of other pins would be served as if current
+        rm -rf "$out/swagger-ui" "$out/redoc" "$out/VERSIONS" \
+               "$out/swagger.html" "$out/redoc.html"
+        registry=$(npm config get registry 2>/dev/null || echo '?')
+        echo "docs.sh: npm could not fetch swagger-ui-dist@$sw_version and" \
+             "redoc@$rd_version from the registry $registry (npm's error" \
+             "is above)." >&2
+        echo "docs.sh: point npm at a registry or a proxy this machine" \
+             "reaches: npm config set registry URL, or npm config set proxy" \
+             "URL and npm config set https-proxy URL (or the" \
+             "npm_config_registry / npm_config_proxy environment" \
+             "variables); then run scripts/docs.sh again." >&2
+        exit 1
+    fi
     for p in "swagger-ui-dist-$sw_version.tgz $sw_integrity" \
              "redoc-$rd_version.tgz $rd_integrity"; do
         read -r tgz integrity <<< "$p"

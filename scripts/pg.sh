@@ -33,14 +33,19 @@ start)
     if [ "$(id -u)" = 0 ]; then
         chown postgres: "$dir" "$sock"
         if ! runuser -u postgres -- test -x "$dir"; then
-            echo "pg.sh: the postgres account cannot reach $dir;" \
-                 "use a folder outside private home directories" >&2
+            echo "pg.sh: the postgres account cannot reach $dir (a parent" \
+                 "folder without o+x, e.g. under /root); use a folder" \
+                 "outside private home directories" >&2
             exit 1
         fi
     fi
     if [ ! -s "$data/PG_VERSION" ]; then
-        as_pg "$bin/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
-            --auth=trust > "$dir/initdb.log"
+        if ! as_pg "$bin/initdb" -D "$data" -U postgres -E UTF8 \
+                --locale=C.UTF-8 --auth=trust > "$dir/initdb.log" 2>&1; then
+            tail -n 15 "$dir/initdb.log" >&2
+            echo "pg.sh: initdb failed; its log: $dir/initdb.log" >&2
+            exit 1
+        fi
         printf 'local all all trust\n' > "$data/pg_hba.conf"
         if [ -n "${PG_LISTEN:-}" ]; then
             printf 'host all all 0.0.0.0/0 trust\n' >> "$data/pg_hba.conf"
@@ -50,8 +55,13 @@ start)
         opts="-c listen_addresses='${PG_LISTEN:-}' -p $port"
         opts="$opts -c unix_socket_directories=$sock -c max_connections=200"
         opts="$opts -c fsync=${PG_FSYNC:-on}"
-        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
-            -o "$opts" start > /dev/null
+        if ! as_pg "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
+                -o "$opts" start > /dev/null; then
+            tail -n 15 "$dir/postgres.log" >&2
+            echo "pg.sh: PostgreSQL did not start; its log:" \
+                 "$dir/postgres.log" >&2
+            exit 1
+        fi
     fi
     q() {
         as_pg "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres \
