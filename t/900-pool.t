@@ -4,6 +4,7 @@
 use strict;
 use warnings;
 use Test::More;
+use POSIX ();
 use Time::HiRes qw(time sleep);
 use t::Scenario;
 use t::Fixtures;
@@ -28,7 +29,7 @@ sub lock_users {
     if ($pid == 0) {
         exec 'psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
             "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;";
-        exit 1;
+        POSIX::_exit(1);    # exec failed; END blocks belong to the parent
     }
     sleep 0.3;    # let it take the lock
     return $pid;
