@@ -1,6 +1,6 @@
 # /auth: register, login, the bearer token, logout, throttling.
-use t::Users;
-use t::Fixtures;
+use t::lib::Users;
+use t::lib::Fixtures;
 
 our $pw = users_password();
 users_sql("DELETE FROM users WHERE email ILIKE 'reg-%\@example.com'");

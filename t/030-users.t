@@ -1,6 +1,6 @@
 # /users: administration by superusers, and one's own account.
-use t::Users;
-use t::Fixtures;
+use t::lib::Users;
+use t::lib::Fixtures;
 
 users_sql("DELETE FROM users WHERE email ILIKE 'u-%\@example.com'");
 our $admin = users_fixture(email => 'u-admin@example.com', superuser => 1);

@@ -1,6 +1,6 @@
 # /profile: one's own profile and preferences, public profiles.
-use t::Users;
-use t::Fixtures;
+use t::lib::Users;
+use t::lib::Fixtures;
 
 users_sql("DELETE FROM users WHERE email ILIKE 'p-%\@example.com'");
 our $pat = users_fixture(email => 'p-pat@example.com', name => 'Pat');

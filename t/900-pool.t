@@ -6,8 +6,8 @@ use warnings;
 use Test::More;
 use POSIX ();
 use Time::HiRes qw(time sleep);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 my $admin = users_fixture(email => 'pool-admin@example.com', superuser => 1);
 my $admin_token = users_token($admin);

@@ -5,7 +5,7 @@ package t::harness::Client;
 # one exchange over a plain socket (write everything, read until the server
 # closes, every wait bounded by the per-I/O timeout), and a small response
 # parser (status, headers, chunked or Content-Length body, and the bytes
-# left over for the next pipelined response). Shared with t::Scenario.
+# left over for the next pipelined response). Shared with t::lib::Scenario.
 
 use strict;
 use warnings;

@@ -6,7 +6,7 @@ package Test::Nginx::Socket;
 # of the project's spec test-nginx-format.md; anything outside it stops the
 # run instead of being skipped. The work is done by
 # t::harness::Runner, t::harness::Server and t::harness::Client (found
-# through -I.), which t::Scenario shares.
+# through -I.), which t::lib::Scenario shares.
 #
 # Like the real module it is a Test::Base subclass made with Spiffy's
 # "-Base". That is what lets a project module say

@@ -6,8 +6,8 @@ use warnings;
 use Test::More;
 use POSIX ();
 use Time::HiRes qw(time sleep);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 # hashes run at a lower priority than everything else on a busy machine
 $ENV{TEST_NGINX_TIMEOUT} = 30 * time_factor();
