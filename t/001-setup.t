@@ -35,7 +35,7 @@ system('psql', $admin, '-X', '-qc', "CREATE DATABASE $db OWNER users") == 0
 
 my @pids = map {
     my $pid = fork // die;
-    if (!$pid) { exec 'sql/migrate.sh', $conninfo; POSIX::_exit(1) }
+    if (!$pid) { exec('sql/migrate.sh', $conninfo) or POSIX::_exit(1) }
     $pid;
 } 1 .. 2;
 my @rc = map { waitpid($_, 0); $? } @pids;

@@ -27,9 +27,10 @@ sub lock_users {
     my ($seconds) = @_;
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
-        exec 'psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
-            "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;";
-        POSIX::_exit(1);    # exec failed; END blocks belong to the parent
+        # if exec fails, no exit: END blocks belong to the parent
+        exec('psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
+             "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;")
+            or POSIX::_exit(1);
     }
     sleep 0.3;    # let it take the lock
     return $pid;

@@ -51,6 +51,10 @@ sub start_nginx {
     t::lib::Users::add_defaults(\%Sections) if $Defaults;
     # t::lib::Users' router brings its own "location /"
     $Server = t::harness::Server->new(root_location => !$Defaults, %opt);
+    # as both harnesses' run_tests() do, which a scenario never calls: its
+    # own clients (raw sockets, scripts/openapi-check.pl) find nginx there
+    # when TEST_NGINX_PORT moves it off 1984
+    $ENV{TEST_NGINX_SERVER_PORT} //= $Server->port;
     $Server->prepare(%Sections);
     $Server->start;
 }
