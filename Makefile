@@ -1,6 +1,6 @@
 # Conveniences over scripts/: each target is one script, usable without make.
 
-.PHONY: build run test bench docs deb image image-test deploy-check fuzz \
+.PHONY: build run test test-real bench docs deb image image-test deploy-check fuzz \
         asan asan-full valgrind mockeagain mockeagain-valgrind clean
 
 build:
@@ -11,6 +11,9 @@ run:
 
 test:
 	scripts/test.sh
+
+test-real:
+	scripts/test-real.sh
 
 bench:
 	bench/run

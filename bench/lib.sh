@@ -4,7 +4,8 @@
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
-PEER_DIR=$ROOT/../shared/peers/fastapi
+# optional (--peer): not in this repository, see README.md
+PEER_DIR=${PEER_DIR:-$ROOT/../shared/peers/fastapi}
 PYTHON=/usr/bin/python3   # Debian's: the peer's packages live there
 
 # Ports of our own, away from the ones the project's dev scripts use, so a
@@ -192,7 +193,7 @@ peer_env() {
 }
 
 peer_start() {  # WORKERS
-    [ -x "$PEER_DIR/run.sh" ] || die "no FastAPI peer in $PEER_DIR"
+    [ -x "$PEER_DIR/run.sh" ] || die "no FastAPI peer in $PEER_DIR (bench/README.md says how to get it)"
     mkdir -p "$STATE/peer"
     (peer_env && exec "$PEER_DIR/run.sh" "$PEER_PORT" "$PEER_PGPORT" "$1") \
         > "$STATE/peer/run.log" 2>&1 &

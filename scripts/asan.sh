@@ -175,7 +175,7 @@ export TEST_NGINX_BINARY=$out/nginx
 export TEST_NGINX_USERS_MODULE=$out/ngx_http_users_module.so
 # instrumented code is 2-3 times slower: give each client read more time
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-6}
-# ... and the scenarios' timing checks and timeouts (t::Scenario)
+# ... and the scenarios' timing checks and timeouts (t::lib::Scenario)
 export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-2}
 
 rc=0

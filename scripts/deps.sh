@@ -9,6 +9,10 @@ pkgs=(
     libpq-dev libjansson-dev libjwt-dev libsodium-dev
     postgresql-15 postgresql-client-15
     libtest-base-perl libjson-pp-perl libwww-perl liburi-perl
+    # what openresty's Test::Nginx needs beyond those (its VERSION file),
+    # for scripts/test-real.sh
+    libtext-diff-perl libtest-longstring-perl liblist-moreutils-perl
+    libhttp-message-perl libipc-run-perl
     wrk curl ca-certificates tzdata
     "$@"
 )

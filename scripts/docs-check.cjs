@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // docs-check.cjs - browser check of /docs (Swagger UI) and /redoc (ReDoc),
-// adapted from shared/tools/docs-check.cjs; run it through
+// adapted from the team's shared docs-check.cjs tool; run it through
 // scripts/docs-browser-check.sh, which installs what it needs.
 //
 // Usage: node docs-check.cjs BASE_URL [OUT_DIR]

@@ -25,7 +25,7 @@ export LD_PRELOAD=$shim${LD_PRELOAD:+:$LD_PRELOAD}
 export MOCKEAGAIN=${MOCKEAGAIN:-rw}
 # a response now takes a few system calls per byte
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
-# ... and the scenarios' timing checks and timeouts (t::Scenario)
+# ... and the scenarios' timing checks and timeouts (t::lib::Scenario)
 export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-8}
 if [ "$runner" = scripts/valgrind.sh ]; then
     # each of those calls on valgrind's CPU: the two slow-downs multiply

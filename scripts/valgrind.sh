@@ -24,7 +24,7 @@ rm -rf "$reports"
 export TEST_NGINX_USE_VALGRIND=1
 # a request now takes seconds: each client read may wait that long
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
-# ... and the scenarios' timing checks and timeouts (t::Scenario)
+# ... and the scenarios' timing checks and timeouts (t::lib::Scenario)
 export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-6}
 
 rc=0

@@ -4,6 +4,7 @@ use strict;
 use warnings;
 use Test::More;
 use File::Temp qw(tempdir);
+use POSIX ();
 
 my $nginx = $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx';
 my $module = $ENV{TEST_NGINX_USERS_MODULE} or die "run through scripts/test.sh\n";
@@ -34,7 +35,7 @@ system('psql', $admin, '-X', '-qc', "CREATE DATABASE $db OWNER users") == 0
 
 my @pids = map {
     my $pid = fork // die;
-    if (!$pid) { exec 'sql/migrate.sh', $conninfo; exit 1 }
+    if (!$pid) { exec('sql/migrate.sh', $conninfo) or POSIX::_exit(1) }
     $pid;
 } 1 .. 2;
 my @rc = map { waitpid($_, 0); $? } @pids;

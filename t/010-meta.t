@@ -1,5 +1,5 @@
 # The service's own routes and the JSON shapes of the errors nginx raises.
-use t::Users;
+use t::lib::Users;
 
 repeat_each(2);
 

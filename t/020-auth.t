@@ -1,6 +1,6 @@
 # /auth: register, login, the bearer token, logout, throttling.
-use t::Users;
-use t::Fixtures;
+use t::lib::Users;
+use t::lib::Fixtures;
 
 our $pw = users_password();
 users_sql("DELETE FROM users WHERE email ILIKE 'reg-%\@example.com'");
@@ -48,7 +48,11 @@ our %forged = (
 
 repeat_each(1);
 
-plan tests => repeat_each() * 140;
+# Assertions per block: 3 (status, body, one error log pattern), plus one
+# per header checked (TEST 1 three; TEST 8, 10, 18 and 20 one) and 3 per
+# request after the first (TEST 41 and 43); TEST 42 only checks that nginx
+# refuses to start (1).
+plan tests => repeat_each() * (3 * blocks() + 11);
 
 no_shuffle();
 run_tests();

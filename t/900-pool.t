@@ -4,9 +4,10 @@
 use strict;
 use warnings;
 use Test::More;
+use POSIX ();
 use Time::HiRes qw(time sleep);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 my $admin = users_fixture(email => 'pool-admin@example.com', superuser => 1);
 my $admin_token = users_token($admin);
@@ -26,9 +27,10 @@ sub lock_users {
     my ($seconds) = @_;
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
-        exec 'psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
-            "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;";
-        exit 1;
+        # if exec fails, no exit: END blocks belong to the parent
+        exec('psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
+             "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;")
+            or POSIX::_exit(1);
     }
     sleep 0.3;    # let it take the lock
     return $pid;

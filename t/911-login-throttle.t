@@ -5,8 +5,8 @@ use strict;
 use warnings;
 use Test::More;
 use Time::HiRes qw(time);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 $ENV{TEST_NGINX_TIMEOUT} = 30 * time_factor();
 

@@ -6,8 +6,8 @@ use warnings;
 use Test::More;
 use POSIX ();
 use Time::HiRes qw(sleep);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 $ENV{TEST_NGINX_TIMEOUT} = 60 * time_factor();
 

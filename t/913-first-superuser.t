@@ -4,8 +4,8 @@ use strict;
 use warnings;
 use Test::More;
 use Time::HiRes qw(sleep);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 my $email = 'admin@example.com';    # the suite's users_first_superuser
 

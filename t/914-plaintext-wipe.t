@@ -5,8 +5,8 @@
 use strict;
 use warnings;
 use Test::More;
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 plan skip_all => 'valgrind keeps its own copies of freed memory'
     if $ENV{TEST_NGINX_USE_VALGRIND};

@@ -12,8 +12,8 @@ use IO::Socket::INET ();
 use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 use t::harness::Server ();
 
 my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;

@@ -7,8 +7,8 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(time);
 use List::Util qw(shuffle);
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 my $json = 'application/json';
 my $form = 'application/x-www-form-urlencoded';

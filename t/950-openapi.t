@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use Test::More;
 use Cwd qw(getcwd);
-use t::Scenario;
+use t::lib::Scenario;
 
 my $docs = getcwd() . '/build/docs';
 plan skip_all => 'build/docs is missing: run scripts/docs.sh'

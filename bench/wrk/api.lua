@@ -1,5 +1,5 @@
--- wrk script for bench/run and bench/soak, adapted from
--- shared/tools/wrk-post-json.lua (same METHOD / BODY / TOKEN knobs).
+-- wrk script for bench/run and bench/soak, adapted from the team's shared
+-- wrk-post-json.lua tool (same METHOD / BODY / TOKEN knobs).
 --
 -- Env (all optional):
 --   METHOD        request method (default GET, or POST with a BODY)

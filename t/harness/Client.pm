@@ -1,11 +1,11 @@
 package t::harness::Client;
 
-# The HTTP client side of Test::Nginx (spec test-nginx-format.md, sections
-# 4 and 9.6): the request bytes built from a "--- request" value,
+# The HTTP client side of Test::Nginx (as openresty's Test::Nginx::Socket
+# documents it): the request bytes built from a "--- request" value,
 # one exchange over a plain socket (write everything, read until the server
 # closes, every wait bounded by the per-I/O timeout), and a small response
 # parser (status, headers, chunked or Content-Length body, and the bytes
-# left over for the next pipelined response). Shared with t::Scenario.
+# left over for the next pipelined response). Shared with t::lib::Scenario.
 
 use strict;
 use warnings;

@@ -2,8 +2,8 @@ package t::harness::Runner;
 
 # run_tests() of the local Test::Nginx::Socket: runs the blocks of a test
 # file against nginx the way openresty's Test::Nginx does, within the subset
-# of the spec test-nginx-format.md, section 9. Anything outside that
-# subset (a section, a filter, an environment knob) stops the run with
+# the tables below list (sections, filters, environment). Anything outside
+# that subset (a section, a filter, an environment knob) stops the run with
 # BAIL_OUT instead of being skipped, so that no check is silently lost.
 
 use strict;

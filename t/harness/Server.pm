@@ -1,13 +1,13 @@
 package t::harness::Server;
 
-# One nginx instance under a private server root, the way Test::Nginx runs
-# it (spec test-nginx-format.md, sections 6 and 7): the nginx.conf
+# One nginx instance under a private server root, the way openresty's
+# Test::Nginx runs it: the nginx.conf
 # layout, the server root's life cycle, start, stop by pid, reload, and the
-# error log. Both the local Test::Nginx::Socket runner and t::Scenario use
+# error log. Both the local Test::Nginx::Socket runner and t::lib::Scenario use
 # it, so a block and a scenario run nginx with the same nginx.conf.
 #
 # Loaded as t::harness::Server, i.e. through "-I." (the project root), so
-# that t::Scenario finds it even when the real Test::Nginx is installed and
+# that t::lib::Scenario finds it even when the real Test::Nginx is installed and
 # t/harness is not on @INC.
 
 use strict;

@@ -2,11 +2,10 @@ package Test::Nginx::Socket;
 
 # A project-local stand-in for openresty's Test::Nginx::Socket, used only
 # where the real one is not installed (prove -I. -It/harness). It runs the
-# project's t/*.t files unchanged, within the subset described in section 9
-# of the project's spec test-nginx-format.md; anything outside it stops the
-# run instead of being skipped. The work is done by
+# project's t/*.t files unchanged, within the subset that t::harness::Runner
+# lists; anything outside it stops the run instead of being skipped. The work is done by
 # t::harness::Runner, t::harness::Server and t::harness::Client (found
-# through -I.), which t::Scenario shares.
+# through -I.), which t::lib::Scenario shares.
 #
 # Like the real module it is a Test::Base subclass made with Spiffy's
 # "-Base". That is what lets a project module say

@@ -1,15 +1,15 @@
-package t::Scenario;
+package t::lib::Scenario;
 
 # Helpers for plain Test::More scenario tests (t/9xx-*.t) that a data-driven
 # block cannot express: concurrent clients, PostgreSQL stopped and started
 # under a running nginx, configuration reloads. nginx.conf is written by the
 # same code as the block runner's (t::harness::Server), with the suite's
-# defaults of t::Users, so a scenario runs the module configured exactly as
-# the blocks do, in the same server root and on the same port.
+# defaults of t::lib::Users, so a scenario runs the module configured
+# exactly as the blocks do, in the same server root and on the same port.
 #
 #   use Test::More;
-#   use t::Scenario;
-#   start_nginx(master => 1, workers => 2);     # sections default as in t::Users
+#   use t::lib::Scenario;
+#   start_nginx(master => 1, workers => 2);     # sections default as in t::lib::Users
 #   my ($status, $headers, $body) = http_request(GET => '/healthz');
 #   my @statuses = concurrent_requests(20, sub { (http_request(GET => '/readyz'))[0] });
 #   pg_ctl('stop'); ...; pg_ctl('start');
@@ -25,7 +25,7 @@ use POSIX ();
 
 use t::harness::Client;
 use t::harness::Server;
-use t::Users ();
+use t::lib::Users ();
 
 our @EXPORT = qw(
     start_nginx nginx_reload nginx_stop http_request concurrent_requests
@@ -36,23 +36,27 @@ our @EXPORT = qw(
 my @SECTIONS = qw(main_config http_config config post_main_config);
 
 my $Server;      # the running nginx
-my %Sections;    # its configuration and whether t::Users' defaults were
+my %Sections;    # its configuration and whether t::lib::Users' defaults were
 my $Defaults;    # added to it, kept for nginx_reload
 my $Owner = $$;  # forked clients must not stop nginx when they exit
 my @Peers;       # the other instances of start_peer
 
 # start_nginx(%options): a fresh server root and nginx. Options: the
 # sections main_config, http_config, config, post_main_config (text, as in
-# a block; t::Users' defaults are added unless defaults => 0), master
+# a block; t::lib::Users' defaults are added unless defaults => 0), master
 # (master_process on), workers, log_level.
 sub start_nginx {
     my (%opt) = @_;
     nginx_stop();
     $Defaults = delete $opt{defaults} // 1;
     %Sections = map { $_ => delete $opt{$_} } grep { exists $opt{$_} } @SECTIONS;
-    t::Users::add_defaults(\%Sections) if $Defaults;
-    # t::Users' router brings its own "location /"
+    t::lib::Users::add_defaults(\%Sections) if $Defaults;
+    # t::lib::Users' router brings its own "location /"
     $Server = t::harness::Server->new(root_location => !$Defaults, %opt);
+    # as both harnesses' run_tests() do, which a scenario never calls: its
+    # own clients (raw sockets, scripts/openapi-check.pl) find nginx there
+    # when TEST_NGINX_PORT moves it off 1984
+    $ENV{TEST_NGINX_SERVER_PORT} //= $Server->port;
     $Server->prepare(%Sections);
     $Server->start;
 }
@@ -66,7 +70,7 @@ sub nginx_reload {
     die "nginx_reload: start_nginx first\n" unless $Server;
     if (%new) {
         %Sections = (%Sections, %new);
-        t::Users::add_defaults(\%Sections) if $Defaults;
+        t::lib::Users::add_defaults(\%Sections) if $Defaults;
         $Server->write_conf(%Sections);
     }
     $Server->reload;
@@ -90,7 +94,7 @@ sub start_peer {
     die "start_peer: start_nginx first\n" unless $Server;
     my $defaults = delete $opt{defaults} // 1;
     my %sections = map { $_ => delete $opt{$_} } grep { exists $opt{$_} } @SECTIONS;
-    t::Users::add_defaults(\%sections) if $defaults;
+    t::lib::Users::add_defaults(\%sections) if $defaults;
     my $n = @Peers + 1;
     my $peer = t::harness::Server->new(root_location => !$defaults,
         root => "$t::harness::Server::DefaultRoot-peer$n",

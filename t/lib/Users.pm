@@ -1,11 +1,11 @@
-package t::Users;
+package t::lib::Users;
 
-# The suite's test module: "use t::Users;" gives a t/*.t file everything of
-# Test::Nginx::Socket (openresty's, or the local one in t/harness/ where it
-# is not installed) plus the defaults every block needs: the module loaded,
-# its thread pool, database, JWT secret and first superuser, the JSON access
-# log format, and, for a block without its own "--- config", the API's
-# router.
+# The suite's test module: "use t::lib::Users;" gives a t/*.t file
+# everything of Test::Nginx::Socket (openresty's, or the local one in
+# t/harness/ where it is not installed) plus the defaults every block
+# needs: the module loaded, its thread pool, database, JWT secret and first
+# superuser, the JSON access log format, and, for a block without its own
+# "--- config", the API's router.
 #
 # A default line is prepended to its section only when the block does not
 # already mention the directive (or the included file) anywhere in its
@@ -65,7 +65,7 @@ no_root_location();
 
 # Adds the defaults to a hash of section texts (main_config, http_config,
 # config, post_main_config; undef or absent when the block has none). Also
-# used by t::Scenario, so scenarios run the module configured the same way.
+# used by t::lib::Scenario, so scenarios run the module configured the same way.
 # (The prototype keeps Spiffy's -Base source filter, which turns every
 # "sub name {" of this file into a method, away from this function.)
 sub add_defaults ($) {

@@ -2,8 +2,8 @@
 use strict;
 use warnings;
 use Test::More;
-use t::Scenario;
-use t::Fixtures;
+use t::lib::Scenario;
+use t::lib::Fixtures;
 
 my $admin = users_fixture(email => 'cc-admin@example.com', superuser => 1);
 my $json = { 'Content-Type' => 'application/json' };

@@ -1,4 +1,4 @@
-package t::Fixtures;
+package t::lib::Fixtures;
 
 # Test data made directly in the suite's PostgreSQL and tokens signed with
 # the suite's secret, so that data-driven blocks can act as known users
@@ -32,7 +32,7 @@ sub users_old_hash { $OLD_HASH }
 sub env_or_die {
     my $name = shift;
     my $value = $ENV{$name};
-    die "t::Fixtures: $name is not set (run the suite with scripts/test.sh)\n"
+    die "t::lib::Fixtures: $name is not set (run the suite with scripts/test.sh)\n"
         unless defined $value && length $value;
     return $value;
 }
@@ -43,10 +43,10 @@ sub users_sql {
     my $conninfo = env_or_die('TEST_NGINX_PG_CONNINFO');
     open my $fh, '-|', 'psql', $conninfo, '-X', '-qAt', '-v',
         'ON_ERROR_STOP=1', '-c', $sql
-        or die "t::Fixtures: cannot run psql: $!\n";
+        or die "t::lib::Fixtures: cannot run psql: $!\n";
     local $/;
     my $out = <$fh> // '';
-    close $fh or die "t::Fixtures: psql failed on: $sql\n";
+    close $fh or die "t::lib::Fixtures: psql failed on: $sql\n";
     $out =~ s/\s+\z//;
     return $out;
 }
@@ -63,7 +63,7 @@ sub quote {
 # (Re)creates the user and returns its id.
 sub users_fixture {
     my %o = @_;
-    my $email = $o{email} or die "t::Fixtures: users_fixture needs email\n";
+    my $email = $o{email} or die "t::lib::Fixtures: users_fixture needs email\n";
     # and its failed logins: an address reused by another test starts over
     users_sql('DELETE FROM users WHERE lower(email) = lower('
               . quote($email) . '); DELETE FROM login_attempts'
@@ -93,7 +93,7 @@ sub users_token {
     my $secret = $o{secret};
     unless (defined $secret) {
         my $file = env_or_die('TEST_NGINX_JWT_SECRET_FILE');
-        open my $fh, '<', $file or die "t::Fixtures: $file: $!\n";
+        open my $fh, '<', $file or die "t::lib::Fixtures: $file: $!\n";
         local $/;
         $secret = <$fh>;
         $secret =~ s/[\r\n]+$//;
