@@ -339,12 +339,12 @@ char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
 extern ngx_http_users_sql_t  ngx_http_users_sql[];
 
 
-/* ngx_http_users_json.c: request body parsing and validation */
+/* ngx_http_users_check.c: the extra rules of string fields */
 
-typedef enum {
-    NGX_HTTP_USERS_FIELD_STRING = 0,
-    NGX_HTTP_USERS_FIELD_BOOL
-} ngx_http_users_field_type_e;
+#define ngx_http_users_is_digit(c)  ((c) >= '0' && (c) <= '9')
+#define ngx_http_users_is_alpha(c)  (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
+#define ngx_http_users_is_alnum(c)                                            \
+    (ngx_http_users_is_digit(c) || ngx_http_users_is_alpha(c))
 
 /* an extra rule for a string: returns NULL when it holds, else the msg */
 typedef struct {
@@ -354,6 +354,26 @@ typedef struct {
 
 typedef ngx_http_users_violation_t *(*ngx_http_users_check_pt)(
     ngx_str_t *value);
+
+ngx_http_users_violation_t *ngx_http_users_check_email(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_url(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_phone(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_theme(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_language(ngx_str_t *value);
+size_t ngx_http_users_utf8_chars(u_char *p, size_t len);
+
+
+/* ngx_http_users_timezone.c: IANA time zone names, from tzdata */
+ngx_int_t ngx_http_users_timezones_load(ngx_cycle_t *cycle);
+ngx_http_users_violation_t *ngx_http_users_check_timezone(ngx_str_t *value);
+
+
+/* ngx_http_users_json.c: JSON request bodies checked against a schema */
+
+typedef enum {
+    NGX_HTTP_USERS_FIELD_STRING = 0,
+    NGX_HTTP_USERS_FIELD_BOOL
+} ngx_http_users_field_type_e;
 
 typedef struct ngx_http_users_field_s {
     ngx_str_t                 name;
@@ -382,14 +402,6 @@ struct ngx_http_users_value_s {
 ngx_int_t ngx_http_users_json_validate(ngx_pool_t *pool, ngx_str_t *body,
     ngx_http_users_field_t *fields, ngx_uint_t nfields,
     ngx_http_users_value_t *values, ngx_array_t *errors);
-ngx_http_users_violation_t *ngx_http_users_check_email(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_url(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_phone(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_theme(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_language(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_timezone(ngx_str_t *value);
-ngx_int_t ngx_http_users_timezones_load(ngx_cycle_t *cycle);
-size_t ngx_http_users_utf8_chars(u_char *p, size_t len);
 
 
 /* ngx_http_users_form.c: application/x-www-form-urlencoded and queries */
