@@ -80,6 +80,7 @@ static void ngx_http_users_pg_connect_failed(ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_retry(ngx_event_t *ev);
 static void ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op);
+static void ngx_http_users_pg_leave_queue(ngx_http_users_pg_op_t *op);
 static void ngx_http_users_pg_op_event(ngx_event_t *ev);
 static void ngx_http_users_pg_bootstrap(ngx_http_users_pg_pool_t *pool);
 static void ngx_http_users_pg_bootstrap_done(ngx_http_users_pg_op_t *op,
@@ -231,15 +232,7 @@ ngx_http_users_pg_cancel(ngx_http_users_pg_op_t *op)
 {
     ngx_http_users_pg_slot_t  *slot;
 
-    if (op->queued) {
-        ngx_queue_remove(&op->queue);
-        op->pool->nwaiting--;
-        op->queued = 0;
-    }
-
-    if (op->wait.timer_set) {
-        ngx_del_timer(&op->wait);
-    }
+    ngx_http_users_pg_leave_queue(op);
 
     if (op->wait.posted) {
         ngx_delete_posted_event(&op->wait);
@@ -741,13 +734,7 @@ ngx_http_users_pg_send(ngx_http_users_pg_slot_t *slot,
         slot->c->idle = 0;
     }
 
-    ngx_queue_remove(&op->queue);
-    op->pool->nwaiting--;
-    op->queued = 0;
-
-    if (op->wait.timer_set) {
-        ngx_del_timer(&op->wait);
-    }
+    ngx_http_users_pg_leave_queue(op);
 
     slot->state = NGX_HTTP_USERS_PG_BUSY;
     slot->op = op;
@@ -929,6 +916,17 @@ ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot)
 static void
 ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op)
 {
+    ngx_http_users_pg_leave_queue(op);
+
+    ngx_post_event(&op->wait, &ngx_posted_events);
+}
+
+
+/* an op stops waiting: for a slot, a failure's post, or its timeout */
+
+static void
+ngx_http_users_pg_leave_queue(ngx_http_users_pg_op_t *op)
+{
     if (op->queued) {
         ngx_queue_remove(&op->queue);
         op->pool->nwaiting--;
@@ -938,8 +936,6 @@ ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op)
     if (op->wait.timer_set) {
         ngx_del_timer(&op->wait);
     }
-
-    ngx_post_event(&op->wait, &ngx_posted_events);
 }
 
 
@@ -955,9 +951,7 @@ ngx_http_users_pg_op_event(ngx_event_t *ev)
                       "users: no PostgreSQL connection within %M ms",
                       ngx_min(op->timeout, op->pool->conf->queue_timeout));
 
-        ngx_queue_remove(&op->queue);
-        op->pool->nwaiting--;
-        op->queued = 0;
+        ngx_http_users_pg_leave_queue(op);
     }
 
     op->handler(op, NULL);
