@@ -179,3 +179,9 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " true))",
       3, 1 }
 };
+
+
+/* the table is indexed by statement id: a row missing or extra breaks it */
+_Static_assert(sizeof(ngx_http_users_sql) / sizeof(ngx_http_users_sql[0])
+               == NGX_HTTP_USERS_SQL_COUNT,
+               "ngx_http_users_sql[] needs one row per ngx_http_users_sql_e");
