@@ -23,64 +23,68 @@
 
 ngx_http_users_sql_t  ngx_http_users_sql[] = {
 
-    /* NGX_HTTP_USERS_SQL_AUTH */
+    [NGX_HTTP_USERS_SQL_AUTH] =
     { ngx_string("users_auth"),
       "SELECT is_superuser, users_user_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_AUTH_PASSWORD */
+    [NGX_HTTP_USERS_SQL_AUTH_PASSWORD] =
     { ngx_string("users_auth_password"),
       "SELECT is_superuser, users_user_json(u), hashed_password FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PROFILE_ME */
+    [NGX_HTTP_USERS_SQL_PROFILE_ME] =
     { ngx_string("users_profile_me"),
       "SELECT is_superuser, users_profile_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PREFERENCES_ME */
+    [NGX_HTTP_USERS_SQL_PREFERENCES_ME] =
     { ngx_string("users_preferences_me"),
       "SELECT is_superuser, users_preferences_json(preferences) FROM users"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PING */
+    [NGX_HTTP_USERS_SQL_PING] =
     { ngx_string("users_ping"),
       "SELECT 1",
       0, 0 },
 
-    /* NGX_HTTP_USERS_SQL_LOGIN: the same query whether or not it matches */
+    /* the same query whether or not it matches */
+    [NGX_HTTP_USERS_SQL_LOGIN] =
     { ngx_string("users_login"),
       "SELECT id, hashed_password, is_active, token_version FROM users"
       " WHERE lower(email) = lower($1)",
       1, 0 },
 
     /*
-     * NGX_HTTP_USERS_SQL_REHASH: only while the hash is the one verified,
-     * so a password changed meanwhile is never overwritten
+     * only while the hash is the one verified, so a password changed
+     * meanwhile is never overwritten
      */
+    [NGX_HTTP_USERS_SQL_REHASH] =
     { ngx_string("users_rehash"),
       "UPDATE users SET hashed_password = $3"
       " WHERE id = $1::bigint AND hashed_password = $2",
       3, 0 },
 
-    /* NGX_HTTP_USERS_SQL_REGISTER: a taken email is 23505, never a race */
+    /* a taken email is 23505, never a race */
+    [NGX_HTTP_USERS_SQL_REGISTER] =
     { ngx_string("users_register"),
       "INSERT INTO users (email, name, hashed_password) VALUES ($1, $2, $3)"
       " RETURNING id, users_user_json(users)",
       3, 0 },
 
-    /* NGX_HTTP_USERS_SQL_LOGOUT */
+    [NGX_HTTP_USERS_SQL_LOGOUT] =
     { ngx_string("users_logout"),
       "UPDATE users SET token_version = token_version + 1"
       " WHERE " NGX_HTTP_USERS_CALLER
       " RETURNING is_superuser",
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_FIRST_SUPERUSER: workers and pods may race here */
+    /* workers and pods may race here */
+    [NGX_HTTP_USERS_SQL_FIRST_SUPERUSER] =
     { ngx_string("users_first_superuser"),
       "INSERT INTO users (email, name, hashed_password, is_superuser)"
       " SELECT $1::text, 'Admin', $2::text, true WHERE NOT EXISTS"
@@ -88,25 +92,28 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " ON CONFLICT DO NOTHING RETURNING id",
       2, 0 },
 
-    /* NGX_HTTP_USERS_SQL_USER_LIST: one row holding the whole array */
+    /* one row holding the whole array */
+    [NGX_HTTP_USERS_SQL_USER_LIST] =
     { ngx_string("users_user_list"),
       "SELECT coalesce(json_agg(users_user_json(u) ORDER BY u.id), '[]')"
       " FROM (SELECT * FROM users ORDER BY id"
       " OFFSET $1::bigint LIMIT $2::bigint) u",
       2, 0 },
 
-    /* NGX_HTTP_USERS_SQL_USER_GET: always one row */
+    /* always one row */
+    [NGX_HTTP_USERS_SQL_USER_GET] =
     { ngx_string("users_user_get"),
       "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
       "), (SELECT users_user_json(t) FROM users t WHERE t.id = $3::bigint)",
       3, 1 },
 
     /*
-     * NGX_HTTP_USERS_SQL_USER_UPDATE: $2 is a bit set of the keys present
-     * (1 email, 2 name, 4 password, 8 is_active, 16 is_superuser), so that
-     * a present null clears and an absent key is left alone.  A new
-     * password or a deactivation revokes every token issued before.
+     * $2 is a bit set of the keys present (1 email, 2 name, 4 password,
+     * 8 is_active, 16 is_superuser), so that a present null clears and an
+     * absent key is left alone.  A new password or a deactivation revokes
+     * every token issued before.
      */
+    [NGX_HTTP_USERS_SQL_USER_UPDATE] =
     { ngx_string("users_user_update"),
       "UPDATE users SET"
       " email = CASE WHEN $2::integer & 1 <> 0 THEN $3 ELSE email END,"
@@ -125,15 +132,16 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE id = $1::bigint RETURNING users_user_json(users)",
       7, 0 },
 
-    /* NGX_HTTP_USERS_SQL_USER_DELETE */
+    [NGX_HTTP_USERS_SQL_USER_DELETE] =
     { ngx_string("users_user_delete"),
       "DELETE FROM users WHERE id = $1::bigint RETURNING id",
       1, 0 },
 
     /*
-     * NGX_HTTP_USERS_SQL_PROFILE_UPDATE: $3 is a bit set of the keys present
-     * (1 name, 2 bio, 4 avatar_url, 8 location, 16 website, 32 phone)
+     * $3 is a bit set of the keys present (1 name, 2 bio, 4 avatar_url,
+     * 8 location, 16 website, 32 phone)
      */
+    [NGX_HTTP_USERS_SQL_PROFILE_UPDATE] =
     { ngx_string("users_profile_update"),
       "UPDATE users SET"
       " name = CASE WHEN $3::integer & 1 <> 0 THEN $4 ELSE name END,"
@@ -150,9 +158,10 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       9, 1 },
 
     /*
-     * NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE: the merge happens in the row
-     * itself, so concurrent updates of different keys all survive
+     * the merge happens in the row itself, so concurrent updates of
+     * different keys all survive
      */
+    [NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE] =
     { ngx_string("users_preferences_update"),
       "UPDATE users SET preferences = preferences || $3::jsonb,"
       " updated_at = CASE WHEN $3::jsonb <> '{}' THEN now()"
@@ -161,7 +170,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " RETURNING is_superuser, users_preferences_json(preferences)",
       3, 1 },
 
-    /* NGX_HTTP_USERS_SQL_AVATAR_DELETE */
+    [NGX_HTTP_USERS_SQL_AVATAR_DELETE] =
     { ngx_string("users_avatar_delete"),
       "UPDATE users SET avatar_url = NULL,"
       " updated_at = CASE WHEN avatar_url IS NULL THEN updated_at"
@@ -170,7 +179,8 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " RETURNING is_superuser, users_profile_json(users)",
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PUBLIC_PROFILE: always one row */
+    /* always one row */
+    [NGX_HTTP_USERS_SQL_PUBLIC_PROFILE] =
     { ngx_string("users_public_profile"),
       "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
       "), (SELECT users_public_profile_json(t) FROM users t"
