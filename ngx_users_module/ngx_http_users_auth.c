@@ -69,8 +69,8 @@ ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
 
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    rc = ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(), &id,
-                                   &version);
+    rc = ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(),
+                                   r->connection->log, &id, &version);
 
     if (rc != NGX_OK) {
         *detail = "Could not validate credentials";

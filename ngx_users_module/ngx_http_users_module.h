@@ -426,7 +426,7 @@ ngx_int_t ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret,
     int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token);
 ngx_int_t ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token,
-    time_t now, int64_t *sub, ngx_int_t *version);
+    time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version);
 ngx_int_t ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token);
 
 

@@ -71,6 +71,8 @@ static ngx_int_t ngx_http_users_pg_io(ngx_http_users_pg_slot_t *slot);
 static ngx_int_t ngx_http_users_pg_prepare_next(
     ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_ready(ngx_http_users_pg_slot_t *slot);
+static void ngx_http_users_pg_set_state(ngx_http_users_pg_slot_t *slot,
+    ngx_http_users_pg_state_e state);
 static void ngx_http_users_pg_send(ngx_http_users_pg_slot_t *slot,
     ngx_http_users_pg_op_t *op);
 static void ngx_http_users_pg_complete(ngx_http_users_pg_slot_t *slot);
@@ -90,6 +92,20 @@ static ngx_int_t ngx_http_users_pg_ready_for(ngx_socket_t fd, short want);
 
 
 #define NGX_HTTP_USERS_PG_BACKOFF_MIN  100
+
+
+#if (NGX_DEBUG)
+
+static const char  *ngx_http_users_pg_states[] = {
+    [NGX_HTTP_USERS_PG_DOWN] = "down",
+    [NGX_HTTP_USERS_PG_CONNECTING] = "connecting",
+    [NGX_HTTP_USERS_PG_PREPARING] = "preparing",
+    [NGX_HTTP_USERS_PG_IDLE] = "idle",
+    [NGX_HTTP_USERS_PG_BUSY] = "busy",
+    [NGX_HTTP_USERS_PG_BACKOFF] = "backing off"
+};
+
+#endif
 
 
 ngx_int_t
@@ -362,7 +378,7 @@ ngx_http_users_pg_connect(ngx_http_users_pg_slot_t *slot)
         return NGX_ERROR;
     }
 
-    slot->state = NGX_HTTP_USERS_PG_CONNECTING;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_CONNECTING);
     slot->prepared = 0;
     slot->sending = 0;
 
@@ -542,7 +558,7 @@ ngx_http_users_pg_connect_poll(ngx_http_users_pg_slot_t *slot)
         return NGX_AGAIN;
 
     case PGRES_POLLING_OK:
-        slot->state = NGX_HTTP_USERS_PG_PREPARING;
+        ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_PREPARING);
         slot->want = POLLIN;
 
         if (ngx_http_users_pg_prepare_next(slot) != NGX_OK) {
@@ -701,7 +717,7 @@ ngx_http_users_pg_ready(ngx_http_users_pg_slot_t *slot)
     ngx_queue_t             *q;
     ngx_http_users_pg_op_t  *op;
 
-    slot->state = NGX_HTTP_USERS_PG_IDLE;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_IDLE);
     slot->want = POLLIN;
 
     /* requests still in progress are served while the worker stops */
@@ -722,6 +738,25 @@ ngx_http_users_pg_ready(ngx_http_users_pg_slot_t *slot)
 }
 
 
+/* the one place a slot changes state, so that a debug log shows each */
+
+static void
+ngx_http_users_pg_set_state(ngx_http_users_pg_slot_t *slot,
+    ngx_http_users_pg_state_e state)
+{
+    /* closing every slot at exit would log each one that never opened */
+    if (slot->state != state) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &slot->log, 0,
+                       "users pg slot %ui: %s -> %s",
+                       (ngx_uint_t) (slot - slot->pool->slots),
+                       ngx_http_users_pg_states[slot->state],
+                       ngx_http_users_pg_states[state]);
+    }
+
+    slot->state = state;
+}
+
+
 static void
 ngx_http_users_pg_send(ngx_http_users_pg_slot_t *slot,
     ngx_http_users_pg_op_t *op)
@@ -736,7 +771,7 @@ ngx_http_users_pg_send(ngx_http_users_pg_slot_t *slot,
 
     ngx_http_users_pg_leave_queue(op);
 
-    slot->state = NGX_HTTP_USERS_PG_BUSY;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_BUSY);
     slot->op = op;
     op->slot = slot;
 
@@ -861,7 +896,7 @@ ngx_http_users_pg_connect_failed(ngx_http_users_pg_slot_t *slot)
         slot->backoff = ngx_min(slot->backoff * 2, max);
     }
 
-    slot->state = NGX_HTTP_USERS_PG_BACKOFF;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_BACKOFF);
 
     /* jitter keeps the workers from reconnecting in step */
     ngx_add_timer(&slot->retry,
@@ -874,7 +909,7 @@ ngx_http_users_pg_retry(ngx_event_t *ev)
 {
     ngx_http_users_pg_slot_t *slot = ev->data;
 
-    slot->state = NGX_HTTP_USERS_PG_DOWN;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_DOWN);
 
     ngx_http_users_pg_dispatch(slot->pool);
 }
@@ -906,7 +941,7 @@ ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot)
         slot->res = NULL;
     }
 
-    slot->state = NGX_HTTP_USERS_PG_DOWN;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_DOWN);
     slot->sending = 0;
 }
 

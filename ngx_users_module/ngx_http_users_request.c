@@ -51,6 +51,10 @@ ngx_http_users_handler(ngx_http_request_t *r)
 
     ctx->op = ngx_http_users_route_op(ctx->route, r->method);
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users route \"%V\" method \"%V\"%s", &ctx->route->name,
+                   &r->method_name, ctx->op ? "" : " not allowed");
+
     if (ctx->op == NULL) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -115,6 +119,9 @@ ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc)
     if (rc == NGX_DONE) {
         return;
     }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users finalize: %i", rc);
 
     ngx_http_finalize_request(r, rc);
 }
@@ -504,6 +511,10 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
     ctx->resume = resume;
     ctx->waiting = 1;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users query \"%V\" parked, %ui params",
+                   &ngx_http_users_sql[stmt].name, k);
+
     ngx_http_users_pg_run(umcf->pg_pool, op);
 
     return NGX_DONE;
@@ -523,6 +534,11 @@ ngx_http_users_pg_done(ngx_http_users_pg_op_t *op, PGresult *res)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     ngx_http_set_log_request(c->log, r);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "users query \"%V\" resumed: %s",
+                   &ngx_http_users_sql[op->stmt].name,
+                   res ? PQresStatus(PQresultStatus(res)) : "no result");
 
     ctx->waiting = 0;
 
