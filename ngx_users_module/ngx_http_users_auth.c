@@ -125,7 +125,9 @@ ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
 
     ctx->user.superuser = (PQgetvalue(res, 0, 0)[0] == 't');
 
-    if (ctx->op->access == NGX_HTTP_USERS_SUPERUSER && !ctx->user.superuser) {
+    if (ctx->method->access == NGX_HTTP_USERS_SUPERUSER
+        && !ctx->user.superuser)
+    {
         return NGX_HTTP_FORBIDDEN;
     }
 

@@ -135,12 +135,6 @@ typedef struct {
 typedef ngx_int_t (*ngx_http_users_handler_pt)(ngx_http_request_t *r);
 
 
-typedef struct {
-    ngx_uint_t                method;      /* NGX_HTTP_GET, ... */
-    ngx_http_users_handler_pt handler;
-} ngx_http_users_method_t;
-
-
 /* who may call a route: checked before content type and validation */
 typedef enum {
     NGX_HTTP_USERS_ANYONE = 0,
@@ -179,19 +173,22 @@ typedef struct {
     unsigned                  folded:1;
 
     ngx_http_users_handler_pt handler;
-} ngx_http_users_op_t;
+} ngx_http_users_method_t;
 
 
 struct ngx_http_users_route_s {
     ngx_str_t                 name;
     ngx_str_t                 allow;       /* the Allow header of a 405 */
-    ngx_http_users_op_t      *ops;         /* ends with method 0 */
+    ngx_http_users_method_t  *methods;     /* ends with method 0 */
     unsigned                  no_store:1;  /* Cache-Control: no-store */
     unsigned                  path_id:1;   /* takes an id argument */
 };
 
 
-/* PostgreSQL operation: a prepared statement and what to do with its result */
+/*
+ * The database operation: a prepared statement and what to do with its
+ * result ("op" in the pool; a route's method is ngx_http_users_method_t)
+ */
 typedef void (*ngx_http_users_pg_done_pt)(ngx_http_users_pg_op_t *op,
     PGresult *res);
 
@@ -199,12 +196,11 @@ struct ngx_http_users_pg_op_s {
     ngx_http_users_sql_e      stmt;
     int                       nparams;
     const char               *values[NGX_HTTP_USERS_MAX_PARAMS];
-    int                       lengths[NGX_HTTP_USERS_MAX_PARAMS];
 
     /*
      * Called once from the event loop: res is the statement's result
      * (freed by the pool after the call), or NULL when the database could
-     * not answer in time (error logged already, op->timed_out tells which).
+     * not answer (error logged already).
      */
     ngx_http_users_pg_done_pt handler;
     void                     *data;
@@ -238,7 +234,7 @@ typedef struct {
 
 struct ngx_http_users_ctx_s {
     ngx_http_users_route_t   *route;
-    ngx_http_users_op_t      *op;
+    ngx_http_users_method_t  *method;
     ngx_str_t                 body;        /* the whole request body */
     ngx_http_users_value_t   *values;      /* the validated JSON body */
     int64_t                   path_id;
@@ -272,8 +268,8 @@ extern ngx_module_t  ngx_http_users_module;
 
 /* ngx_http_users_router.c: route table and users_api */
 char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_http_users_op_t *ngx_http_users_route_op(ngx_http_users_route_t *route,
-    ngx_uint_t method);
+ngx_http_users_method_t *ngx_http_users_route_method(
+    ngx_http_users_route_t *route, ngx_uint_t method);
 
 
 /* ngx_http_users_request.c: request lifecycle */

@@ -340,7 +340,7 @@ ngx_http_users_update_run(ngx_http_request_t *r)
     v = ctx->values;
 
     /* the "me" schema's fourth key is current_password, not a column */
-    nkeys = (ctx->op->schema == &ngx_http_users_update_schema) ? 5 : 3;
+    nkeys = (ctx->method->schema == &ngx_http_users_update_schema) ? 5 : 3;
 
     ngx_memzero(params, sizeof(params));
 
