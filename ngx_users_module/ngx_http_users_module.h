@@ -485,6 +485,26 @@ ngx_int_t ngx_http_users_users_delete(ngx_http_request_t *r);
 
 
 /* ngx_http_users_profile.c: /profile routes */
+
+/* the keys of PUT /profile/me, in the order of its schema */
+typedef enum {
+    NGX_HTTP_USERS_PROFILE_NAME = 0,
+    NGX_HTTP_USERS_PROFILE_BIO,
+    NGX_HTTP_USERS_PROFILE_AVATAR_URL,
+    NGX_HTTP_USERS_PROFILE_LOCATION,
+    NGX_HTTP_USERS_PROFILE_WEBSITE,
+    NGX_HTTP_USERS_PROFILE_PHONE,
+    NGX_HTTP_USERS_PROFILE_NKEYS
+} ngx_http_users_profile_key_e;
+
+/* their bits in the update's $3: literals, as the statement's text has them */
+#define NGX_HTTP_USERS_PROFILE_SET_NAME        1
+#define NGX_HTTP_USERS_PROFILE_SET_BIO         2
+#define NGX_HTTP_USERS_PROFILE_SET_AVATAR_URL  4
+#define NGX_HTTP_USERS_PROFILE_SET_LOCATION    8
+#define NGX_HTTP_USERS_PROFILE_SET_WEBSITE     16
+#define NGX_HTTP_USERS_PROFILE_SET_PHONE       32
+
 ngx_int_t ngx_http_users_profile_update(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_preferences_update(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_avatar_delete(ngx_http_request_t *r);

@@ -20,6 +20,11 @@
 #define NGX_HTTP_USERS_CALLER                                                 \
     "id = $1::bigint AND token_version = $2::integer AND is_active"
 
+/* the column is set to value when its bit is in mask, else left alone */
+#define NGX_HTTP_USERS_SET_IF(column, mask, bit, value)                       \
+    " " column " = CASE WHEN " mask "::integer & " ngx_value(bit)             \
+    " <> 0 THEN " value " ELSE " column " END,"
+
 
 ngx_http_users_sql_t  ngx_http_users_sql[] = {
 
@@ -137,20 +142,22 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       "DELETE FROM users WHERE id = $1::bigint RETURNING id",
       1, 0 },
 
-    /*
-     * $3 is a bit set of the keys present (1 name, 2 bio, 4 avatar_url,
-     * 8 location, 16 website, 32 phone)
-     */
+    /* $3: the NGX_HTTP_USERS_PROFILE_SET_* bits of the keys present */
     [NGX_HTTP_USERS_SQL_PROFILE_UPDATE] =
     { ngx_string("users_profile_update"),
       "UPDATE users SET"
-      " name = CASE WHEN $3::integer & 1 <> 0 THEN $4 ELSE name END,"
-      " bio = CASE WHEN $3::integer & 2 <> 0 THEN $5 ELSE bio END,"
-      " avatar_url = CASE WHEN $3::integer & 4 <> 0 THEN $6"
-      " ELSE avatar_url END,"
-      " location = CASE WHEN $3::integer & 8 <> 0 THEN $7 ELSE location END,"
-      " website = CASE WHEN $3::integer & 16 <> 0 THEN $8 ELSE website END,"
-      " phone = CASE WHEN $3::integer & 32 <> 0 THEN $9 ELSE phone END,"
+      NGX_HTTP_USERS_SET_IF("name", "$3", NGX_HTTP_USERS_PROFILE_SET_NAME,
+                            "$4")
+      NGX_HTTP_USERS_SET_IF("bio", "$3", NGX_HTTP_USERS_PROFILE_SET_BIO,
+                            "$5")
+      NGX_HTTP_USERS_SET_IF("avatar_url", "$3",
+                            NGX_HTTP_USERS_PROFILE_SET_AVATAR_URL, "$6")
+      NGX_HTTP_USERS_SET_IF("location", "$3",
+                            NGX_HTTP_USERS_PROFILE_SET_LOCATION, "$7")
+      NGX_HTTP_USERS_SET_IF("website", "$3",
+                            NGX_HTTP_USERS_PROFILE_SET_WEBSITE, "$8")
+      NGX_HTTP_USERS_SET_IF("phone", "$3", NGX_HTTP_USERS_PROFILE_SET_PHONE,
+                            "$9")
       " updated_at = CASE WHEN $3::integer <> 0 THEN now()"
       " ELSE updated_at END"
       " WHERE " NGX_HTTP_USERS_CALLER
