@@ -467,6 +467,23 @@ void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
 
 
 /* ngx_http_users_auth.c: /auth routes and the current user */
+
+/* the keys of POST /auth/register, in the order of its schema */
+typedef enum {
+    NGX_HTTP_USERS_REGISTER_EMAIL = 0,
+    NGX_HTTP_USERS_REGISTER_PASSWORD,
+    NGX_HTTP_USERS_REGISTER_NAME,
+    NGX_HTTP_USERS_REGISTER_NKEYS
+} ngx_http_users_register_key_e;
+
+/* the fields of the POST /auth/login form, in the order it is parsed */
+typedef enum {
+    NGX_HTTP_USERS_LOGIN_USERNAME = 0,
+    NGX_HTTP_USERS_LOGIN_PASSWORD,
+    NGX_HTTP_USERS_LOGIN_GRANT_TYPE,
+    NGX_HTTP_USERS_LOGIN_NKEYS
+} ngx_http_users_login_key_e;
+
 ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r, char **detail);
 ngx_uint_t ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res);
 ngx_int_t ngx_http_users_auth_answer(ngx_http_request_t *r);
@@ -477,6 +494,33 @@ ngx_int_t ngx_http_users_auth_logout(ngx_http_request_t *r);
 
 
 /* ngx_http_users_users.c: /users routes */
+
+/* the keys of PUT /users/{id}, in the order of its schema */
+typedef enum {
+    NGX_HTTP_USERS_UPDATE_EMAIL = 0,
+    NGX_HTTP_USERS_UPDATE_NAME,
+    NGX_HTTP_USERS_UPDATE_PASSWORD,
+    NGX_HTTP_USERS_UPDATE_ACTIVE,
+    NGX_HTTP_USERS_UPDATE_SUPERUSER,
+    NGX_HTTP_USERS_UPDATE_NKEYS
+} ngx_http_users_update_key_e;
+
+/* PUT /users/me: the same first keys, in the same places, then its own */
+typedef enum {
+    NGX_HTTP_USERS_ME_EMAIL = NGX_HTTP_USERS_UPDATE_EMAIL,
+    NGX_HTTP_USERS_ME_NAME = NGX_HTTP_USERS_UPDATE_NAME,
+    NGX_HTTP_USERS_ME_PASSWORD = NGX_HTTP_USERS_UPDATE_PASSWORD,
+    NGX_HTTP_USERS_ME_CURRENT_PASSWORD,
+    NGX_HTTP_USERS_ME_NKEYS
+} ngx_http_users_me_key_e;
+
+/* the update keys' bits in the statement's $2, literals as in its text */
+#define NGX_HTTP_USERS_UPDATE_SET_EMAIL      1
+#define NGX_HTTP_USERS_UPDATE_SET_NAME       2
+#define NGX_HTTP_USERS_UPDATE_SET_PASSWORD   4
+#define NGX_HTTP_USERS_UPDATE_SET_ACTIVE     8
+#define NGX_HTTP_USERS_UPDATE_SET_SUPERUSER  16
+
 ngx_int_t ngx_http_users_users_list(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_users_me_update(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_users_get(ngx_http_request_t *r);

@@ -113,24 +113,28 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       3, 1 },
 
     /*
-     * $2 is a bit set of the keys present (1 email, 2 name, 4 password,
-     * 8 is_active, 16 is_superuser), so that a present null clears and an
-     * absent key is left alone.  A new password or a deactivation revokes
-     * every token issued before.
+     * $2: the NGX_HTTP_USERS_UPDATE_SET_* bits of the keys present, so
+     * that a present null clears and an absent key is left alone.  A new
+     * password or a deactivation revokes every token issued before.
      */
     [NGX_HTTP_USERS_SQL_USER_UPDATE] =
     { ngx_string("users_user_update"),
       "UPDATE users SET"
-      " email = CASE WHEN $2::integer & 1 <> 0 THEN $3 ELSE email END,"
-      " name = CASE WHEN $2::integer & 2 <> 0 THEN $4 ELSE name END,"
-      " hashed_password = CASE WHEN $2::integer & 4 <> 0 THEN $5"
-      " ELSE hashed_password END,"
-      " is_active = CASE WHEN $2::integer & 8 <> 0 THEN $6::boolean"
-      " ELSE is_active END,"
-      " is_superuser = CASE WHEN $2::integer & 16 <> 0 THEN $7::boolean"
-      " ELSE is_superuser END,"
-      " token_version = token_version + CASE WHEN $2::integer & 4 <> 0"
-      " OR ($2::integer & 8 <> 0 AND NOT $6::boolean AND is_active)"
+      NGX_HTTP_USERS_SET_IF("email", "$2", NGX_HTTP_USERS_UPDATE_SET_EMAIL,
+                            "$3")
+      NGX_HTTP_USERS_SET_IF("name", "$2", NGX_HTTP_USERS_UPDATE_SET_NAME,
+                            "$4")
+      NGX_HTTP_USERS_SET_IF("hashed_password", "$2",
+                            NGX_HTTP_USERS_UPDATE_SET_PASSWORD, "$5")
+      NGX_HTTP_USERS_SET_IF("is_active", "$2",
+                            NGX_HTTP_USERS_UPDATE_SET_ACTIVE, "$6::boolean")
+      NGX_HTTP_USERS_SET_IF("is_superuser", "$2",
+                            NGX_HTTP_USERS_UPDATE_SET_SUPERUSER,
+                            "$7::boolean")
+      " token_version = token_version + CASE WHEN $2::integer & "
+      ngx_value(NGX_HTTP_USERS_UPDATE_SET_PASSWORD) " <> 0"
+      " OR ($2::integer & " ngx_value(NGX_HTTP_USERS_UPDATE_SET_ACTIVE)
+      " <> 0 AND NOT $6::boolean AND is_active)"
       " THEN 1 ELSE 0 END,"
       " updated_at = CASE WHEN $2::integer <> 0 THEN now()"
       " ELSE updated_at END"
