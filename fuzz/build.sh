@@ -37,7 +37,7 @@ do
 done
 incs+=(-I "$(pg_config --includedir)" -I "$top/ngx_users_module" -I "$top/fuzz")
 
-module=(json form jwt request_id pg_conninfo)
+module=(json check timezone form jwt request_id pg_conninfo)
 warn=(-Wall -Wextra -Wpointer-arith -Wconditional-uninitialized
       -Wno-unused-parameter -Werror)
 

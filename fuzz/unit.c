@@ -983,7 +983,8 @@ test_bearer(void)
     header[7 + NGX_HTTP_USERS_TOKEN_MAX] = 'a';
     header[8 + NGX_HTTP_USERS_TOKEN_MAX] = '\0';
     CHECK(bearer(header, &token) == NGX_OK);
-    CHECK(ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW, &sub,
+    CHECK(ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW,
+                                    &ngx_shim_log, &sub,
                                     &version)
           == NGX_DECLINED);
 
@@ -998,7 +999,8 @@ verify(const char *token, int64_t *sub, ngx_int_t *version)
 
     s = str(token);
 
-    return ngx_http_users_jwt_verify(&fuzz_secret, &s, FUZZ_NOW, sub,
+    return ngx_http_users_jwt_verify(&fuzz_secret, &s, FUZZ_NOW,
+                                     &ngx_shim_log, sub,
                                      version);
 }
 
@@ -1090,7 +1092,8 @@ test_jwt_issue(void)
     CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
-    CHECK(ngx_http_users_jwt_verify(&secret, &token, FUZZ_NOW, &sub,
+    CHECK(ngx_http_users_jwt_verify(&secret, &token, FUZZ_NOW,
+                                    &ngx_shim_log, &sub,
                                     &version)
           == NGX_ERROR);
 

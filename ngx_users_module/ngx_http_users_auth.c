@@ -42,10 +42,13 @@ static ngx_int_t ngx_http_users_logout_done(ngx_http_request_t *r);
 
 
 static ngx_http_users_field_t  ngx_http_users_register_fields[] = {
+    [NGX_HTTP_USERS_REGISTER_EMAIL] =
     { ngx_string("email"), NGX_HTTP_USERS_FIELD_STRING, 0, 254,
       ngx_http_users_check_email, 1, 0 },
+    [NGX_HTTP_USERS_REGISTER_PASSWORD] =
     { ngx_string("password"), NGX_HTTP_USERS_FIELD_STRING,
       NGX_HTTP_USERS_PASSWORD_MIN, NGX_HTTP_USERS_PASSWORD_MAX, NULL, 1, 0 },
+    [NGX_HTTP_USERS_REGISTER_NAME] =
     { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 }
 };
 
@@ -53,6 +56,11 @@ ngx_http_users_schema_t  ngx_http_users_register_schema = {
     ngx_http_users_register_fields,
     sizeof(ngx_http_users_register_fields) / sizeof(ngx_http_users_field_t)
 };
+
+_Static_assert(sizeof(ngx_http_users_register_fields)
+               / sizeof(ngx_http_users_field_t)
+               == NGX_HTTP_USERS_REGISTER_NKEYS,
+               "ngx_http_users_register_fields[] needs one row per key");
 
 
 /*
@@ -82,8 +90,8 @@ ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
 
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    rc = ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(), &id,
-                                   &version);
+    rc = ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(),
+                                   r->connection->log, &id, &version);
 
     if (rc != NGX_OK) {
         *detail = "Could not validate credentials";
@@ -138,7 +146,9 @@ ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
 
     ctx->user.superuser = (PQgetvalue(res, 0, 0)[0] == 't');
 
-    if (ctx->op->access == NGX_HTTP_USERS_SUPERUSER && !ctx->user.superuser) {
+    if (ctx->method->access == NGX_HTTP_USERS_SUPERUSER
+        && !ctx->user.superuser)
+    {
         return NGX_HTTP_FORBIDDEN;
     }
 
@@ -221,12 +231,14 @@ ngx_http_users_auth_me(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_auth_register(ngx_http_request_t *r)
 {
-    ngx_http_users_ctx_t  *ctx;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_value_t  *password;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    password = &ctx->values[NGX_HTTP_USERS_REGISTER_PASSWORD];
 
     return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_HASH,
-                                        &ctx->values[1].str, NULL,
+                                        &password->str, NULL,
                                         ngx_http_users_register_hashed);
 }
 
@@ -243,8 +255,8 @@ ngx_http_users_register_hashed(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    params[0] = ctx->values[0].str;
-    params[1] = ctx->values[2].str;
+    params[0] = ctx->values[NGX_HTTP_USERS_REGISTER_EMAIL].str;
+    params[1] = ctx->values[NGX_HTTP_USERS_REGISTER_NAME].str;
     params[2] = ctx->task->new_hash;
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REGISTER, 3, params,
@@ -309,27 +321,34 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
     char                        *field;
     u_char                      *p;
     time_t                       wait;
-    ngx_str_t                    params[3];
+    ngx_str_t                    params[3], *username;
     ngx_uint_t                   i;
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_login_t      *login;
     ngx_http_users_main_conf_t  *umcf;
+    ngx_http_users_form_field_t *grant;
     ngx_http_users_form_field_t  form[] = {
+        [NGX_HTTP_USERS_LOGIN_USERNAME] =
         { ngx_string("username"), ngx_null_string, 0, 0 },
+        [NGX_HTTP_USERS_LOGIN_PASSWORD] =
         { ngx_string("password"), ngx_null_string, 0, 0 },
+        [NGX_HTTP_USERS_LOGIN_GRANT_TYPE] =
         { ngx_string("grant_type"), ngx_null_string, 0, 0 }
     };
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    if (ngx_http_users_form_parse(r->pool, &ctx->body, form, 3) != NGX_OK) {
+    if (ngx_http_users_form_parse(r->pool, &ctx->body, form,
+                                  NGX_HTTP_USERS_LOGIN_NKEYS)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->secret = form[1].value;
+    ctx->secret = form[NGX_HTTP_USERS_LOGIN_PASSWORD].value;
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NGX_HTTP_USERS_LOGIN_NKEYS; i++) {
         field = (char *) form[i].name.data;
 
         if (form[i].invalid) {
@@ -338,23 +357,27 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
                        "value_error");
         }
 
-        if (i < 2 && !form[i].found) {
+        if (i != NGX_HTTP_USERS_LOGIN_GRANT_TYPE && !form[i].found) {
             return ngx_http_users_send_invalid_one(r, "body", field,
                                                    "field required",
                                                    "value_error.missing");
         }
     }
 
-    if (form[2].found
-        && (form[2].value.len != 8
-            || ngx_strncmp(form[2].value.data, "password", 8) != 0))
+    grant = &form[NGX_HTTP_USERS_LOGIN_GRANT_TYPE];
+
+    if (grant->found
+        && (grant->value.len != 8
+            || ngx_strncmp(grant->value.data, "password", 8) != 0))
     {
         return ngx_http_users_send_invalid_one(r, "body", "grant_type",
                    "string does not match regex \"password\"",
                    "value_error.str.regex");
     }
 
-    wait = ngx_http_users_throttle_check(umcf, &form[0].value);
+    username = &form[NGX_HTTP_USERS_LOGIN_USERNAME].value;
+
+    wait = ngx_http_users_throttle_check(umcf, username);
 
     if (wait) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -368,8 +391,8 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    login->username = form[0].value;
-    login->password = form[1].value;
+    login->username = *username;
+    login->password = form[NGX_HTTP_USERS_LOGIN_PASSWORD].value;
     ctx->data = login;
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1 + NGX_TIME_T_LEN + 1);

@@ -133,7 +133,7 @@ ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle)
 
 ngx_int_t
 ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
-    int64_t *sub, ngx_int_t *version)
+    ngx_log_t *log, int64_t *sub, ngx_int_t *version)
 {
     int                           err;
     jwt_t                        *jwt;
@@ -158,6 +158,10 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
         if (cached->len == token->len
             && ngx_memcmp(cached->token, token->data, token->len) == 0)
         {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                           "users token cache hit%s",
+                           cached->expires <= now ? ", expired" : "");
+
             if (cached->expires <= now) {
                 return NGX_DECLINED;
             }
@@ -168,6 +172,8 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
             return NGX_OK;
         }
     }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0, "users token cache miss");
 
     rc = ngx_http_users_jwt_precheck(token);
     if (rc != NGX_OK) {

@@ -136,12 +136,6 @@ typedef struct {
 typedef ngx_int_t (*ngx_http_users_handler_pt)(ngx_http_request_t *r);
 
 
-typedef struct {
-    ngx_uint_t                method;      /* NGX_HTTP_GET, ... */
-    ngx_http_users_handler_pt handler;
-} ngx_http_users_method_t;
-
-
 /* who may call a route: checked before content type and validation */
 typedef enum {
     NGX_HTTP_USERS_ANYONE = 0,
@@ -180,19 +174,22 @@ typedef struct {
     unsigned                  folded:1;
 
     ngx_http_users_handler_pt handler;
-} ngx_http_users_op_t;
+} ngx_http_users_method_t;
 
 
 struct ngx_http_users_route_s {
     ngx_str_t                 name;
     ngx_str_t                 allow;       /* the Allow header of a 405 */
-    ngx_http_users_op_t      *ops;         /* ends with method 0 */
+    ngx_http_users_method_t  *methods;     /* ends with method 0 */
     unsigned                  no_store:1;  /* Cache-Control: no-store */
     unsigned                  path_id:1;   /* takes an id argument */
 };
 
 
-/* PostgreSQL operation: a prepared statement and what to do with its result */
+/*
+ * The database operation: a prepared statement and what to do with its
+ * result ("op" in the pool; a route's method is ngx_http_users_method_t)
+ */
 typedef void (*ngx_http_users_pg_done_pt)(ngx_http_users_pg_op_t *op,
     PGresult *res);
 
@@ -200,12 +197,11 @@ struct ngx_http_users_pg_op_s {
     ngx_http_users_sql_e      stmt;
     int                       nparams;
     const char               *values[NGX_HTTP_USERS_MAX_PARAMS];
-    int                       lengths[NGX_HTTP_USERS_MAX_PARAMS];
 
     /*
      * Called once from the event loop: res is the statement's result
      * (freed by the pool after the call), or NULL when the database could
-     * not answer in time (error logged already, op->timed_out tells which).
+     * not answer (error logged already).
      */
     ngx_http_users_pg_done_pt handler;
     void                     *data;
@@ -239,7 +235,7 @@ typedef struct {
 
 struct ngx_http_users_ctx_s {
     ngx_http_users_route_t   *route;
-    ngx_http_users_op_t      *op;
+    ngx_http_users_method_t  *method;
     ngx_str_t                 body;        /* the whole request body */
     ngx_str_t                 secret;      /* a decoded form password */
     ngx_http_users_value_t   *values;      /* the validated JSON body */
@@ -274,8 +270,8 @@ extern ngx_module_t  ngx_http_users_module;
 
 /* ngx_http_users_router.c: route table and users_api */
 char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_http_users_op_t *ngx_http_users_route_op(ngx_http_users_route_t *route,
-    ngx_uint_t method);
+ngx_http_users_method_t *ngx_http_users_route_method(
+    ngx_http_users_route_t *route, ngx_uint_t method);
 
 
 /* ngx_http_users_request.c: request lifecycle */
@@ -345,12 +341,12 @@ char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
 extern ngx_http_users_sql_t  ngx_http_users_sql[];
 
 
-/* ngx_http_users_json.c: request body parsing and validation */
+/* ngx_http_users_check.c: the extra rules of string fields */
 
-typedef enum {
-    NGX_HTTP_USERS_FIELD_STRING = 0,
-    NGX_HTTP_USERS_FIELD_BOOL
-} ngx_http_users_field_type_e;
+#define ngx_http_users_is_digit(c)  ((c) >= '0' && (c) <= '9')
+#define ngx_http_users_is_alpha(c)  (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
+#define ngx_http_users_is_alnum(c)                                            \
+    (ngx_http_users_is_digit(c) || ngx_http_users_is_alpha(c))
 
 /* an extra rule for a string: returns NULL when it holds, else the msg */
 typedef struct {
@@ -360,6 +356,26 @@ typedef struct {
 
 typedef ngx_http_users_violation_t *(*ngx_http_users_check_pt)(
     ngx_str_t *value);
+
+ngx_http_users_violation_t *ngx_http_users_check_email(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_url(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_phone(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_theme(ngx_str_t *value);
+ngx_http_users_violation_t *ngx_http_users_check_language(ngx_str_t *value);
+size_t ngx_http_users_utf8_chars(u_char *p, size_t len);
+
+
+/* ngx_http_users_timezone.c: IANA time zone names, from tzdata */
+ngx_int_t ngx_http_users_timezones_load(ngx_cycle_t *cycle);
+ngx_http_users_violation_t *ngx_http_users_check_timezone(ngx_str_t *value);
+
+
+/* ngx_http_users_json.c: JSON request bodies checked against a schema */
+
+typedef enum {
+    NGX_HTTP_USERS_FIELD_STRING = 0,
+    NGX_HTTP_USERS_FIELD_BOOL
+} ngx_http_users_field_type_e;
 
 typedef struct ngx_http_users_field_s {
     ngx_str_t                 name;
@@ -388,14 +404,6 @@ struct ngx_http_users_value_s {
 ngx_int_t ngx_http_users_json_validate(ngx_pool_t *pool, ngx_str_t *body,
     ngx_http_users_field_t *fields, ngx_uint_t nfields,
     ngx_http_users_value_t *values, ngx_array_t *errors);
-ngx_http_users_violation_t *ngx_http_users_check_email(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_url(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_phone(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_theme(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_language(ngx_str_t *value);
-ngx_http_users_violation_t *ngx_http_users_check_timezone(ngx_str_t *value);
-ngx_int_t ngx_http_users_timezones_load(ngx_cycle_t *cycle);
-size_t ngx_http_users_utf8_chars(u_char *p, size_t len);
 
 
 /* ngx_http_users_form.c: application/x-www-form-urlencoded and queries */
@@ -420,7 +428,7 @@ ngx_int_t ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret,
     int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token);
 ngx_int_t ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token,
-    time_t now, int64_t *sub, ngx_int_t *version);
+    time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version);
 ngx_int_t ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token);
 
 
@@ -467,6 +475,23 @@ void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
 
 
 /* ngx_http_users_auth.c: /auth routes and the current user */
+
+/* the keys of POST /auth/register, in the order of its schema */
+typedef enum {
+    NGX_HTTP_USERS_REGISTER_EMAIL = 0,
+    NGX_HTTP_USERS_REGISTER_PASSWORD,
+    NGX_HTTP_USERS_REGISTER_NAME,
+    NGX_HTTP_USERS_REGISTER_NKEYS
+} ngx_http_users_register_key_e;
+
+/* the fields of the POST /auth/login form, in the order it is parsed */
+typedef enum {
+    NGX_HTTP_USERS_LOGIN_USERNAME = 0,
+    NGX_HTTP_USERS_LOGIN_PASSWORD,
+    NGX_HTTP_USERS_LOGIN_GRANT_TYPE,
+    NGX_HTTP_USERS_LOGIN_NKEYS
+} ngx_http_users_login_key_e;
+
 ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r, char **detail);
 ngx_uint_t ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res);
 ngx_int_t ngx_http_users_auth_answer(ngx_http_request_t *r);
@@ -483,6 +508,33 @@ ngx_int_t ngx_http_users_superuser_init_process(ngx_cycle_t *cycle,
 
 
 /* ngx_http_users_users.c: /users routes */
+
+/* the keys of PUT /users/{id}, in the order of its schema */
+typedef enum {
+    NGX_HTTP_USERS_UPDATE_EMAIL = 0,
+    NGX_HTTP_USERS_UPDATE_NAME,
+    NGX_HTTP_USERS_UPDATE_PASSWORD,
+    NGX_HTTP_USERS_UPDATE_ACTIVE,
+    NGX_HTTP_USERS_UPDATE_SUPERUSER,
+    NGX_HTTP_USERS_UPDATE_NKEYS
+} ngx_http_users_update_key_e;
+
+/* PUT /users/me: the same first keys, in the same places, then its own */
+typedef enum {
+    NGX_HTTP_USERS_ME_EMAIL = NGX_HTTP_USERS_UPDATE_EMAIL,
+    NGX_HTTP_USERS_ME_NAME = NGX_HTTP_USERS_UPDATE_NAME,
+    NGX_HTTP_USERS_ME_PASSWORD = NGX_HTTP_USERS_UPDATE_PASSWORD,
+    NGX_HTTP_USERS_ME_CURRENT_PASSWORD,
+    NGX_HTTP_USERS_ME_NKEYS
+} ngx_http_users_me_key_e;
+
+/* the update keys' bits in the statement's $2, literals as in its text */
+#define NGX_HTTP_USERS_UPDATE_SET_EMAIL      1
+#define NGX_HTTP_USERS_UPDATE_SET_NAME       2
+#define NGX_HTTP_USERS_UPDATE_SET_PASSWORD   4
+#define NGX_HTTP_USERS_UPDATE_SET_ACTIVE     8
+#define NGX_HTTP_USERS_UPDATE_SET_SUPERUSER  16
+
 ngx_int_t ngx_http_users_users_list(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_users_me_update(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_users_get(ngx_http_request_t *r);
@@ -491,6 +543,26 @@ ngx_int_t ngx_http_users_users_delete(ngx_http_request_t *r);
 
 
 /* ngx_http_users_profile.c: /profile routes */
+
+/* the keys of PUT /profile/me, in the order of its schema */
+typedef enum {
+    NGX_HTTP_USERS_PROFILE_NAME = 0,
+    NGX_HTTP_USERS_PROFILE_BIO,
+    NGX_HTTP_USERS_PROFILE_AVATAR_URL,
+    NGX_HTTP_USERS_PROFILE_LOCATION,
+    NGX_HTTP_USERS_PROFILE_WEBSITE,
+    NGX_HTTP_USERS_PROFILE_PHONE,
+    NGX_HTTP_USERS_PROFILE_NKEYS
+} ngx_http_users_profile_key_e;
+
+/* their bits in the update's $3: literals, as the statement's text has them */
+#define NGX_HTTP_USERS_PROFILE_SET_NAME        1
+#define NGX_HTTP_USERS_PROFILE_SET_BIO         2
+#define NGX_HTTP_USERS_PROFILE_SET_AVATAR_URL  4
+#define NGX_HTTP_USERS_PROFILE_SET_LOCATION    8
+#define NGX_HTTP_USERS_PROFILE_SET_WEBSITE     16
+#define NGX_HTTP_USERS_PROFILE_SET_PHONE       32
+
 ngx_int_t ngx_http_users_profile_update(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_preferences_update(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_avatar_delete(ngx_http_request_t *r);

@@ -103,6 +103,10 @@ ngx_http_users_password_post(ngx_http_request_t *r, ngx_http_users_pw_e kind,
         return ngx_http_users_send_unavailable(r);
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users password %s posted",
+                   kind == NGX_HTTP_USERS_PW_HASH ? "hash" : "verification");
+
     r->main->blocked++;
 
     ctx->hashing.handler = ngx_http_users_password_slow;
@@ -284,6 +288,10 @@ ngx_http_users_password_wake(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     if (ctx) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "users password task done: ok:%d rehashed:%d",
+                       ctx->task->ok, ctx->task->rehashed);
+
         ctx->waiting = 0;
 
         /* out holds a hash only if one was made */

@@ -71,6 +71,8 @@ static ngx_int_t ngx_http_users_pg_io(ngx_http_users_pg_slot_t *slot);
 static ngx_int_t ngx_http_users_pg_prepare_next(
     ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_ready(ngx_http_users_pg_slot_t *slot);
+static void ngx_http_users_pg_set_state(ngx_http_users_pg_slot_t *slot,
+    ngx_http_users_pg_state_e state);
 static void ngx_http_users_pg_send(ngx_http_users_pg_slot_t *slot,
     ngx_http_users_pg_op_t *op);
 static void ngx_http_users_pg_complete(ngx_http_users_pg_slot_t *slot);
@@ -80,12 +82,27 @@ static void ngx_http_users_pg_connect_failed(ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_retry(ngx_event_t *ev);
 static void ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op);
+static void ngx_http_users_pg_leave_queue(ngx_http_users_pg_op_t *op);
 static void ngx_http_users_pg_op_event(ngx_event_t *ev);
 static void ngx_http_users_pg_notice(void *arg, const char *message);
 static ngx_int_t ngx_http_users_pg_ready_for(ngx_socket_t fd, short want);
 
 
 #define NGX_HTTP_USERS_PG_BACKOFF_MIN  100
+
+
+#if (NGX_DEBUG)
+
+static const char  *ngx_http_users_pg_states[] = {
+    [NGX_HTTP_USERS_PG_DOWN] = "down",
+    [NGX_HTTP_USERS_PG_CONNECTING] = "connecting",
+    [NGX_HTTP_USERS_PG_PREPARING] = "preparing",
+    [NGX_HTTP_USERS_PG_IDLE] = "idle",
+    [NGX_HTTP_USERS_PG_BUSY] = "busy",
+    [NGX_HTTP_USERS_PG_BACKOFF] = "backing off"
+};
+
+#endif
 
 
 ngx_int_t
@@ -238,15 +255,7 @@ ngx_http_users_pg_cancel(ngx_http_users_pg_op_t *op)
 {
     ngx_http_users_pg_slot_t  *slot;
 
-    if (op->queued) {
-        ngx_queue_remove(&op->queue);
-        op->pool->nwaiting--;
-        op->queued = 0;
-    }
-
-    if (op->wait.timer_set) {
-        ngx_del_timer(&op->wait);
-    }
+    ngx_http_users_pg_leave_queue(op);
 
     if (op->wait.posted) {
         ngx_delete_posted_event(&op->wait);
@@ -376,7 +385,7 @@ ngx_http_users_pg_connect(ngx_http_users_pg_slot_t *slot)
         return NGX_ERROR;
     }
 
-    slot->state = NGX_HTTP_USERS_PG_CONNECTING;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_CONNECTING);
     slot->prepared = 0;
     slot->sending = 0;
 
@@ -556,7 +565,7 @@ ngx_http_users_pg_connect_poll(ngx_http_users_pg_slot_t *slot)
         return NGX_AGAIN;
 
     case PGRES_POLLING_OK:
-        slot->state = NGX_HTTP_USERS_PG_PREPARING;
+        ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_PREPARING);
         slot->want = POLLIN;
 
         if (ngx_http_users_pg_prepare_next(slot) != NGX_OK) {
@@ -716,7 +725,7 @@ ngx_http_users_pg_ready(ngx_http_users_pg_slot_t *slot)
     ngx_queue_t             *q;
     ngx_http_users_pg_op_t  *op;
 
-    slot->state = NGX_HTTP_USERS_PG_IDLE;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_IDLE);
     slot->want = POLLIN;
 
     /* requests still in progress are served while the worker stops */
@@ -737,6 +746,25 @@ ngx_http_users_pg_ready(ngx_http_users_pg_slot_t *slot)
 }
 
 
+/* the one place a slot changes state, so that a debug log shows each */
+
+static void
+ngx_http_users_pg_set_state(ngx_http_users_pg_slot_t *slot,
+    ngx_http_users_pg_state_e state)
+{
+    /* closing every slot at exit would log each one that never opened */
+    if (slot->state != state) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &slot->log, 0,
+                       "users pg slot %ui: %s -> %s",
+                       (ngx_uint_t) (slot - slot->pool->slots),
+                       ngx_http_users_pg_states[slot->state],
+                       ngx_http_users_pg_states[state]);
+    }
+
+    slot->state = state;
+}
+
+
 static void
 ngx_http_users_pg_send(ngx_http_users_pg_slot_t *slot,
     ngx_http_users_pg_op_t *op)
@@ -749,15 +777,9 @@ ngx_http_users_pg_send(ngx_http_users_pg_slot_t *slot,
         slot->c->idle = 0;
     }
 
-    ngx_queue_remove(&op->queue);
-    op->pool->nwaiting--;
-    op->queued = 0;
+    ngx_http_users_pg_leave_queue(op);
 
-    if (op->wait.timer_set) {
-        ngx_del_timer(&op->wait);
-    }
-
-    slot->state = NGX_HTTP_USERS_PG_BUSY;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_BUSY);
     slot->op = op;
     op->slot = slot;
 
@@ -882,7 +904,7 @@ ngx_http_users_pg_connect_failed(ngx_http_users_pg_slot_t *slot)
         slot->backoff = ngx_min(slot->backoff * 2, max);
     }
 
-    slot->state = NGX_HTTP_USERS_PG_BACKOFF;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_BACKOFF);
 
     /* jitter keeps the workers from reconnecting in step */
     ngx_add_timer(&slot->retry,
@@ -895,7 +917,7 @@ ngx_http_users_pg_retry(ngx_event_t *ev)
 {
     ngx_http_users_pg_slot_t *slot = ev->data;
 
-    slot->state = NGX_HTTP_USERS_PG_DOWN;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_DOWN);
 
     ngx_http_users_pg_dispatch(slot->pool);
 }
@@ -927,7 +949,7 @@ ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot)
         slot->res = NULL;
     }
 
-    slot->state = NGX_HTTP_USERS_PG_DOWN;
+    ngx_http_users_pg_set_state(slot, NGX_HTTP_USERS_PG_DOWN);
     slot->sending = 0;
 }
 
@@ -936,6 +958,17 @@ ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot)
 
 static void
 ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op)
+{
+    ngx_http_users_pg_leave_queue(op);
+
+    ngx_post_event(&op->wait, &ngx_posted_events);
+}
+
+
+/* an op stops waiting: for a slot, a failure's post, or its timeout */
+
+static void
+ngx_http_users_pg_leave_queue(ngx_http_users_pg_op_t *op)
 {
     if (op->queued) {
         ngx_queue_remove(&op->queue);
@@ -946,8 +979,6 @@ ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op)
     if (op->wait.timer_set) {
         ngx_del_timer(&op->wait);
     }
-
-    ngx_post_event(&op->wait, &ngx_posted_events);
 }
 
 
@@ -963,9 +994,7 @@ ngx_http_users_pg_op_event(ngx_event_t *ev)
                       "users: no PostgreSQL connection within %M ms",
                       ngx_min(op->timeout, op->pool->conf->queue_timeout));
 
-        ngx_queue_remove(&op->queue);
-        op->pool->nwaiting--;
-        op->queued = 0;
+        ngx_http_users_pg_leave_queue(op);
     }
 
     op->handler(op, NULL);

@@ -12,17 +12,21 @@
 #include "ngx_http_users_module.h"
 
 
-
-
 static ngx_http_users_field_t  ngx_http_users_profile_fields[] = {
+    [NGX_HTTP_USERS_PROFILE_NAME] =
     { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 },
+    [NGX_HTTP_USERS_PROFILE_BIO] =
     { ngx_string("bio"), NGX_HTTP_USERS_FIELD_STRING, 0, 10000, NULL, 0, 1 },
+    [NGX_HTTP_USERS_PROFILE_AVATAR_URL] =
     { ngx_string("avatar_url"), NGX_HTTP_USERS_FIELD_STRING, 1, 500,
       ngx_http_users_check_url, 0, 1 },
+    [NGX_HTTP_USERS_PROFILE_LOCATION] =
     { ngx_string("location"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL,
       0, 1 },
+    [NGX_HTTP_USERS_PROFILE_WEBSITE] =
     { ngx_string("website"), NGX_HTTP_USERS_FIELD_STRING, 1, 500,
       ngx_http_users_check_url, 0, 1 },
+    [NGX_HTTP_USERS_PROFILE_PHONE] =
     { ngx_string("phone"), NGX_HTTP_USERS_FIELD_STRING, 0, 20,
       ngx_http_users_check_phone, 0, 1 }
 };
@@ -30,6 +34,21 @@ static ngx_http_users_field_t  ngx_http_users_profile_fields[] = {
 ngx_http_users_schema_t  ngx_http_users_profile_schema = {
     ngx_http_users_profile_fields,
     sizeof(ngx_http_users_profile_fields) / sizeof(ngx_http_users_field_t)
+};
+
+_Static_assert(sizeof(ngx_http_users_profile_fields)
+               / sizeof(ngx_http_users_field_t)
+               == NGX_HTTP_USERS_PROFILE_NKEYS,
+               "ngx_http_users_profile_fields[] needs one row per key");
+
+
+static ngx_uint_t  ngx_http_users_profile_bits[] = {
+    [NGX_HTTP_USERS_PROFILE_NAME] = NGX_HTTP_USERS_PROFILE_SET_NAME,
+    [NGX_HTTP_USERS_PROFILE_BIO] = NGX_HTTP_USERS_PROFILE_SET_BIO,
+    [NGX_HTTP_USERS_PROFILE_AVATAR_URL] = NGX_HTTP_USERS_PROFILE_SET_AVATAR_URL,
+    [NGX_HTTP_USERS_PROFILE_LOCATION] = NGX_HTTP_USERS_PROFILE_SET_LOCATION,
+    [NGX_HTTP_USERS_PROFILE_WEBSITE] = NGX_HTTP_USERS_PROFILE_SET_WEBSITE,
+    [NGX_HTTP_USERS_PROFILE_PHONE] = NGX_HTTP_USERS_PROFILE_SET_PHONE
 };
 
 
@@ -54,27 +73,26 @@ ngx_http_users_schema_t  ngx_http_users_preferences_schema = {
 };
 
 
-/* PUT /profile/me: $3 names the keys present, $4.. their values */
+/* PUT /profile/me: $3 has the bits of the keys present, $4.. their values */
 
 ngx_int_t
 ngx_http_users_profile_update(ngx_http_request_t *r)
 {
-    u_char                  *p;
-    ngx_uint_t               i, mask, n;
-    ngx_str_t                params[7];
-    ngx_http_users_ctx_t    *ctx;
+    u_char                *p;
+    ngx_uint_t             key, mask;
+    ngx_str_t              params[1 + NGX_HTTP_USERS_PROFILE_NKEYS];
+    ngx_http_users_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-    n = ngx_http_users_profile_schema.nfields;
 
     mask = 0;
 
-    for (i = 0; i < n; i++) {
-        if (ctx->values[i].present) {
-            mask |= 1 << i;
+    for (key = 0; key < NGX_HTTP_USERS_PROFILE_NKEYS; key++) {
+        if (ctx->values[key].present) {
+            mask |= ngx_http_users_profile_bits[key];
         }
 
-        params[1 + i] = ctx->values[i].str;
+        params[1 + key] = ctx->values[key].str;
     }
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
@@ -85,8 +103,9 @@ ngx_http_users_profile_update(ngx_http_request_t *r)
     params[0].data = p;
     params[0].len = ngx_sprintf(p, "%ui%Z", mask) - p - 1;
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PROFILE_UPDATE, 1 + n,
-                                params, ngx_http_users_auth_answer);
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_PROFILE_UPDATE,
+                                1 + NGX_HTTP_USERS_PROFILE_NKEYS, params,
+                                ngx_http_users_auth_answer);
 }
 
 

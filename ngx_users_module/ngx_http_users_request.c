@@ -59,9 +59,13 @@ ngx_http_users_handler(ngx_http_request_t *r)
     ctx->route = ulcf->route;
     ngx_http_set_ctx(r, ctx, ngx_http_users_module);
 
-    ctx->op = ngx_http_users_route_op(ctx->route, r->method);
+    ctx->method = ngx_http_users_route_method(ctx->route, r->method);
 
-    if (ctx->op == NULL) {
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users route \"%V\" method \"%V\"%s", &ctx->route->name,
+                   &r->method_name, ctx->method ? "" : " not allowed");
+
+    if (ctx->method == NULL) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -70,7 +74,7 @@ ngx_http_users_handler(ngx_http_request_t *r)
         return ngx_http_users_send_method_not_allowed(r);
     }
 
-    if (ctx->op->handler == ngx_http_users_meta_error) {
+    if (ctx->method->handler == ngx_http_users_meta_error) {
         /* an error page must not read a body nginx has given up on */
         return ngx_http_users_meta_error(r);
     }
@@ -141,6 +145,9 @@ ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc)
         return;
     }
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users finalize: %i", rc);
+
     ngx_http_finalize_request(r, rc);
 }
 
@@ -148,27 +155,27 @@ ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc)
 static ngx_int_t
 ngx_http_users_start(ngx_http_request_t *r)
 {
-    char                  *detail;
-    ngx_int_t              rc;
-    ngx_array_t           *errors;
-    ngx_http_users_op_t   *op;
-    ngx_http_users_ctx_t  *ctx;
+    char                     *detail;
+    ngx_int_t                 rc;
+    ngx_array_t              *errors;
+    ngx_http_users_ctx_t     *ctx;
+    ngx_http_users_method_t  *m;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-    op = ctx->op;
+    m = ctx->method;
 
     rc = ngx_http_users_read_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    if (op->access == NGX_HTTP_USERS_ANYONE) {
+    if (m->access == NGX_HTTP_USERS_ANYONE) {
         rc = ngx_http_users_check_input(r, &errors);
         if (rc != NGX_OK) {
             return ngx_http_users_refuse(r, rc, errors);
         }
 
-        return op->handler(r);
+        return m->handler(r);
     }
 
     rc = ngx_http_users_auth_token(r, &detail);
@@ -187,11 +194,11 @@ ngx_http_users_start(ngx_http_request_t *r)
      * not who the token says: then the caller's row is read first.
      */
 
-    if (op->folded && ngx_http_users_check_input(r, &errors) == NGX_OK) {
-        return op->handler(r);
+    if (m->folded && ngx_http_users_check_input(r, &errors) == NGX_OK) {
+        return m->handler(r);
     }
 
-    return ngx_http_users_query(r, op->auth, 0, NULL,
+    return ngx_http_users_query(r, m->auth, 0, NULL,
                                 ngx_http_users_authenticated);
 }
 
@@ -216,7 +223,7 @@ ngx_http_users_authenticated(ngx_http_request_t *r)
         return ngx_http_users_refuse(r, rc, errors);
     }
 
-    return ctx->op->handler(r);
+    return ctx->method->handler(r);
 }
 
 
@@ -248,16 +255,16 @@ ngx_http_users_check_input(ngx_http_request_t *r, ngx_array_t **errors)
 {
     ngx_str_t                   id;
     ngx_int_t                   rc;
-    ngx_http_users_op_t        *op;
     ngx_http_users_ctx_t       *ctx;
+    ngx_http_users_method_t    *m;
     ngx_http_users_schema_t    *schema;
     ngx_http_users_loc_conf_t  *ulcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-    op = ctx->op;
+    m = ctx->method;
 
-    if (op->body != NGX_HTTP_USERS_BODY_NONE
-        && ngx_http_users_media_type(r, op->body) != NGX_OK)
+    if (m->body != NGX_HTTP_USERS_BODY_NONE
+        && ngx_http_users_media_type(r, m->body) != NGX_OK)
     {
         return NGX_HTTP_UNSUPPORTED_MEDIA_TYPE;
     }
@@ -277,7 +284,7 @@ ngx_http_users_check_input(ngx_http_request_t *r, ngx_array_t **errors)
         ngx_http_users_path_id(r, &id, *errors);
     }
 
-    schema = op->schema;
+    schema = m->schema;
 
     if (schema) {
         ctx->values = ngx_pcalloc(r->pool, schema->nfields
@@ -529,6 +536,10 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
     ctx->resume = resume;
     ctx->waiting = 1;
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users query \"%V\" parked, %ui params",
+                   &ngx_http_users_sql[stmt].name, k);
+
     ngx_http_users_pg_run(umcf->pg_pool, op);
 
     return NGX_DONE;
@@ -548,6 +559,11 @@ ngx_http_users_pg_done(ngx_http_users_pg_op_t *op, PGresult *res)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     ngx_http_set_log_request(c->log, r);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "users query \"%V\" resumed: %s",
+                   &ngx_http_users_sql[op->stmt].name,
+                   res ? PQresStatus(PQresultStatus(res)) : "no result");
 
     ctx->waiting = 0;
 
@@ -638,7 +654,7 @@ ngx_http_users_wipe(void *data)
         return;
     }
 
-    for (i = 0; i < ctx->op->schema->nfields; i++) {
+    for (i = 0; i < ctx->method->schema->nfields; i++) {
         if (ctx->values[i].str.data) {
             sodium_memzero(ctx->values[i].str.data, ctx->values[i].str.len);
         }

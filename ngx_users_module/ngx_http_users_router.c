@@ -15,84 +15,84 @@
 #define NGX_HTTP_USERS_ANY_METHOD  ((ngx_uint_t) -1)
 
 
-static ngx_http_users_op_t  ngx_http_users_root_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_root_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
       0, 0, ngx_http_users_meta_root },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_healthz_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_healthz_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
       0, 0, ngx_http_users_meta_healthz },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_readyz_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_readyz_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
       0, 0, ngx_http_users_meta_readyz },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_not_found_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_not_found_methods[] = {
     { NGX_HTTP_USERS_ANY_METHOD, NGX_HTTP_USERS_ANYONE,
       NGX_HTTP_USERS_BODY_NONE, NULL, 0, 0, ngx_http_users_meta_not_found },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_error_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_error_methods[] = {
     { NGX_HTTP_USERS_ANY_METHOD, NGX_HTTP_USERS_ANYONE,
       NGX_HTTP_USERS_BODY_NONE, NULL, 0, 0, ngx_http_users_meta_error },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_register_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_register_methods[] = {
     { NGX_HTTP_POST, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_JSON,
       &ngx_http_users_register_schema, 0, 0, ngx_http_users_auth_register },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_login_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_login_methods[] = {
     { NGX_HTTP_POST, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_FORM, NULL,
       0, 0, ngx_http_users_auth_login },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_auth_me_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_auth_me_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_auth_me },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_test_token_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_test_token_methods[] = {
     { NGX_HTTP_POST, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_auth_me },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_logout_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_logout_methods[] = {
     { NGX_HTTP_POST, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_auth_logout },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_users_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_users_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_users_list },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_users_me_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_users_me_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_auth_me },
     { NGX_HTTP_PUT, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_JSON,
@@ -102,7 +102,7 @@ static ngx_http_users_op_t  ngx_http_users_users_me_ops[] = {
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_user_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_user_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_users_get },
     { NGX_HTTP_PUT, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_JSON,
@@ -114,7 +114,7 @@ static ngx_http_users_op_t  ngx_http_users_user_ops[] = {
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_profile_me_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_profile_me_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_PROFILE_ME, 0, ngx_http_users_auth_me },
     { NGX_HTTP_PUT, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_JSON,
@@ -124,7 +124,7 @@ static ngx_http_users_op_t  ngx_http_users_profile_me_ops[] = {
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_preferences_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_preferences_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_PREFERENCES_ME, 0, ngx_http_users_auth_me },
     { NGX_HTTP_PUT, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_JSON,
@@ -134,14 +134,14 @@ static ngx_http_users_op_t  ngx_http_users_preferences_ops[] = {
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_avatar_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_avatar_methods[] = {
     { NGX_HTTP_DELETE, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_avatar_delete },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
 
-static ngx_http_users_op_t  ngx_http_users_public_profile_ops[] = {
+static ngx_http_users_method_t  ngx_http_users_public_profile_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_public_profile },
     { 0, 0, 0, NULL, 0, 0, NULL }
@@ -151,56 +151,56 @@ static ngx_http_users_op_t  ngx_http_users_public_profile_ops[] = {
 /* name, Allow, methods, Cache-Control: no-store, takes an id */
 static ngx_http_users_route_t  ngx_http_users_routes[] = {
     { ngx_string("root"), ngx_string("GET"),
-      ngx_http_users_root_ops, 0, 0 },
+      ngx_http_users_root_methods, 0, 0 },
     { ngx_string("healthz"), ngx_string("GET"),
-      ngx_http_users_healthz_ops, 0, 0 },
+      ngx_http_users_healthz_methods, 0, 0 },
     { ngx_string("readyz"), ngx_string("GET"),
-      ngx_http_users_readyz_ops, 0, 0 },
+      ngx_http_users_readyz_methods, 0, 0 },
     { ngx_string("not_found"), ngx_null_string,
-      ngx_http_users_not_found_ops, 0, 0 },
+      ngx_http_users_not_found_methods, 0, 0 },
     { ngx_string("error"), ngx_null_string,
-      ngx_http_users_error_ops, 0, 0 },
+      ngx_http_users_error_methods, 0, 0 },
     { ngx_string("auth_register"), ngx_string("POST"),
-      ngx_http_users_register_ops, 1, 0 },
+      ngx_http_users_register_methods, 1, 0 },
     { ngx_string("auth_login"), ngx_string("POST"),
-      ngx_http_users_login_ops, 1, 0 },
+      ngx_http_users_login_methods, 1, 0 },
     { ngx_string("auth_me"), ngx_string("GET"),
-      ngx_http_users_auth_me_ops, 1, 0 },
+      ngx_http_users_auth_me_methods, 1, 0 },
     { ngx_string("auth_test_token"), ngx_string("POST"),
-      ngx_http_users_test_token_ops, 1, 0 },
+      ngx_http_users_test_token_methods, 1, 0 },
     { ngx_string("auth_logout"), ngx_string("POST"),
-      ngx_http_users_logout_ops, 1, 0 },
+      ngx_http_users_logout_methods, 1, 0 },
     { ngx_string("users"), ngx_string("GET"),
-      ngx_http_users_users_ops, 1, 0 },
+      ngx_http_users_users_methods, 1, 0 },
     { ngx_string("users_me"), ngx_string("GET, PUT"),
-      ngx_http_users_users_me_ops, 1, 0 },
+      ngx_http_users_users_me_methods, 1, 0 },
     { ngx_string("user"), ngx_string("GET, PUT, DELETE"),
-      ngx_http_users_user_ops, 1, 1 },
+      ngx_http_users_user_methods, 1, 1 },
     { ngx_string("profile_me"), ngx_string("GET, PUT"),
-      ngx_http_users_profile_me_ops, 1, 0 },
+      ngx_http_users_profile_me_methods, 1, 0 },
     { ngx_string("preferences"), ngx_string("GET, PUT"),
-      ngx_http_users_preferences_ops, 1, 0 },
+      ngx_http_users_preferences_methods, 1, 0 },
     { ngx_string("avatar"), ngx_string("DELETE"),
-      ngx_http_users_avatar_ops, 1, 0 },
+      ngx_http_users_avatar_methods, 1, 0 },
     { ngx_string("public_profile"), ngx_string("GET"),
-      ngx_http_users_public_profile_ops, 1, 1 },
+      ngx_http_users_public_profile_methods, 1, 1 },
     { ngx_null_string, ngx_null_string, NULL, 0, 0 }
 };
 
 
-ngx_http_users_op_t *
-ngx_http_users_route_op(ngx_http_users_route_t *route, ngx_uint_t method)
+ngx_http_users_method_t *
+ngx_http_users_route_method(ngx_http_users_route_t *route, ngx_uint_t method)
 {
-    ngx_http_users_op_t  *op;
+    ngx_http_users_method_t  *m;
 
     /* HEAD is served as GET, with the body left out by nginx */
     if (method == NGX_HTTP_HEAD) {
         method = NGX_HTTP_GET;
     }
 
-    for (op = route->ops; op->method; op++) {
-        if (op->method & method) {
-            return op;
+    for (m = route->methods; m->method; m++) {
+        if (m->method & method) {
+            return m;
         }
     }
 
@@ -225,7 +225,7 @@ ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    for (route = ngx_http_users_routes; route->ops; route++) {
+    for (route = ngx_http_users_routes; route->methods; route++) {
         if (route->name.len == value[1].len
             && ngx_strncmp(route->name.data, value[1].data, value[1].len)
                == 0)
@@ -234,7 +234,7 @@ ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if (route->ops == NULL) {
+    if (route->methods == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown users_api route \"%V\"", &value[1]);
         return NGX_CONF_ERROR;

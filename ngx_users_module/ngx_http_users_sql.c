@@ -20,46 +20,52 @@
 #define NGX_HTTP_USERS_CALLER                                                 \
     "id = $1::bigint AND token_version = $2::integer AND is_active"
 
+/* the column is set to value when its bit is in mask, else left alone */
+#define NGX_HTTP_USERS_SET_IF(column, mask, bit, value)                       \
+    " " column " = CASE WHEN " mask "::integer & " ngx_value(bit)             \
+    " <> 0 THEN " value " ELSE " column " END,"
+
 
 ngx_http_users_sql_t  ngx_http_users_sql[] = {
 
-    /* NGX_HTTP_USERS_SQL_AUTH */
+    [NGX_HTTP_USERS_SQL_AUTH] =
     { ngx_string("users_auth"),
       "SELECT is_superuser, users_user_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_AUTH_PASSWORD */
+    [NGX_HTTP_USERS_SQL_AUTH_PASSWORD] =
     { ngx_string("users_auth_password"),
       "SELECT is_superuser, users_user_json(u), hashed_password FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PROFILE_ME */
+    [NGX_HTTP_USERS_SQL_PROFILE_ME] =
     { ngx_string("users_profile_me"),
       "SELECT is_superuser, users_profile_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PREFERENCES_ME */
+    [NGX_HTTP_USERS_SQL_PREFERENCES_ME] =
     { ngx_string("users_preferences_me"),
       "SELECT is_superuser, users_preferences_json(preferences) FROM users"
       " WHERE " NGX_HTTP_USERS_CALLER,
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PING */
+    [NGX_HTTP_USERS_SQL_PING] =
     { ngx_string("users_ping"),
       "SELECT 1",
       0, 0 },
 
     /*
-     * NGX_HTTP_USERS_SQL_LOGIN: the attempt is counted before it is
-     * admitted, in the row lock of its account ($2 attempts a window of $3
-     * seconds), and the account read in the same round trip, with the same
-     * query whether or not it matches.  A refused attempt leaves the count
-     * at $2 + 1.  Two windows that have ended go with each login, so that
-     * a flood of names cannot grow the table without bound.
+     * The attempt is counted before it is admitted, in the row lock of its
+     * account ($2 attempts a window of $3 seconds), and the account read in
+     * the same round trip, with the same query whether or not it matches.
+     * A refused attempt leaves the count at $2 + 1.  Two windows that have
+     * ended go with each login, so that a flood of names cannot grow the
+     * table without bound.  Columns: ngx_http_users_login_col_e.
      */
+    [NGX_HTTP_USERS_SQL_LOGIN] =
     { ngx_string("users_login"),
       "WITH key AS (SELECT users_login_key($1) AS account),"
       " ended AS (DELETE FROM login_attempts WHERE account IN"
@@ -85,16 +91,18 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " LEFT JOIN users u ON lower(u.email) = lower($1)",
       3, 0 },
 
-    /* NGX_HTTP_USERS_SQL_LOGIN_SETTLE: a success clears the count */
+    /* a success clears the count */
+    [NGX_HTTP_USERS_SQL_LOGIN_SETTLE] =
     { ngx_string("users_login_settle"),
       "DELETE FROM login_attempts WHERE account = users_login_key($1)",
       1, 0 },
 
     /*
-     * NGX_HTTP_USERS_SQL_REHASH: a success that also upgrades the hash,
+     * A success that also upgrades the hash,
      * only while the hash is the one verified, so a password changed
      * meanwhile is never overwritten
      */
+    [NGX_HTTP_USERS_SQL_REHASH] =
     { ngx_string("users_rehash"),
       "WITH settled AS (DELETE FROM login_attempts"
       " WHERE account = users_login_key($4))"
@@ -102,13 +110,14 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE id = $1::bigint AND hashed_password = $2",
       4, 0 },
 
-    /* NGX_HTTP_USERS_SQL_REGISTER: a taken email is 23505, never a race */
+    /* a taken email is 23505, never a race */
+    [NGX_HTTP_USERS_SQL_REGISTER] =
     { ngx_string("users_register"),
       "INSERT INTO users (email, name, hashed_password) VALUES ($1, $2, $3)"
       " RETURNING id, users_user_json(users)",
       3, 0 },
 
-    /* NGX_HTTP_USERS_SQL_LOGOUT */
+    [NGX_HTTP_USERS_SQL_LOGOUT] =
     { ngx_string("users_logout"),
       "UPDATE users SET token_version = token_version + 1"
       " WHERE " NGX_HTTP_USERS_CALLER
@@ -116,10 +125,11 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       2, 1 },
 
     /*
-     * NGX_HTTP_USERS_SQL_FIRST_SUPERUSER: workers and pods may race here.
-     * One row (is_superuser, created) once the address exists; none while
-     * another's insert is not yet visible, which the caller retries.
+     * Workers and pods may race here.  One row (is_superuser, created)
+     * once the address exists; none while another's insert is not yet
+     * visible, which the caller retries.
      */
+    [NGX_HTTP_USERS_SQL_FIRST_SUPERUSER] =
     { ngx_string("users_first_superuser"),
       "WITH created AS (INSERT INTO users"
       " (email, name, hashed_password, is_superuser)"
@@ -131,44 +141,51 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE lower(email) = lower($1::text)",
       2, 0 },
 
-    /* NGX_HTTP_USERS_SQL_USER_LIST: one row holding the whole array */
+    /* one row holding the whole array */
+    [NGX_HTTP_USERS_SQL_USER_LIST] =
     { ngx_string("users_user_list"),
       "SELECT coalesce(json_agg(users_user_json(u) ORDER BY u.id), '[]')"
       " FROM (SELECT * FROM users ORDER BY id"
       " OFFSET $1::bigint LIMIT $2::bigint) u",
       2, 0 },
 
-    /* NGX_HTTP_USERS_SQL_USER_GET: always one row */
+    /* always one row */
+    [NGX_HTTP_USERS_SQL_USER_GET] =
     { ngx_string("users_user_get"),
       "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
       "), (SELECT users_user_json(t) FROM users t WHERE t.id = $3::bigint)",
       3, 1 },
 
     /*
-     * NGX_HTTP_USERS_SQL_USER_UPDATE: the caller is checked again by the
-     * write itself, its row share-locked so that a logout, deactivation or
-     * demotion committed meanwhile stops the write ($4: the route needs a
-     * superuser).  $5 is a bit set of the keys present (1 email, 2 name,
-     * 4 password, 8 is_active, 16 is_superuser), so that a present null
-     * clears and an absent key is left alone.  A new password or a
-     * deactivation revokes every token issued before.  Always one row:
-     * the caller's is_superuser (NULL: refused), the target's JSON (NULL:
-     * not found, or not written).
+     * The caller is checked again by the write itself, its row
+     * share-locked so that a logout, deactivation or demotion committed
+     * meanwhile stops the write ($4: the route needs a superuser).  $5:
+     * the NGX_HTTP_USERS_UPDATE_SET_* bits of the keys present, so that a
+     * present null clears and an absent key is left alone.  A new password
+     * or a deactivation revokes every token issued before.  Always one
+     * row: the caller's is_superuser (NULL: refused), the target's JSON
+     * (NULL: not found, or not written).
      */
+    [NGX_HTTP_USERS_SQL_USER_UPDATE] =
     { ngx_string("users_user_update"),
       "WITH caller AS (SELECT is_superuser FROM users"
       " WHERE " NGX_HTTP_USERS_CALLER " FOR SHARE),"
       " target AS (UPDATE users SET"
-      " email = CASE WHEN $5::integer & 1 <> 0 THEN $6 ELSE email END,"
-      " name = CASE WHEN $5::integer & 2 <> 0 THEN $7 ELSE name END,"
-      " hashed_password = CASE WHEN $5::integer & 4 <> 0 THEN $8"
-      " ELSE hashed_password END,"
-      " is_active = CASE WHEN $5::integer & 8 <> 0 THEN $9::boolean"
-      " ELSE is_active END,"
-      " is_superuser = CASE WHEN $5::integer & 16 <> 0 THEN $10::boolean"
-      " ELSE is_superuser END,"
-      " token_version = token_version + CASE WHEN $5::integer & 4 <> 0"
-      " OR ($5::integer & 8 <> 0 AND NOT $9::boolean AND is_active)"
+      NGX_HTTP_USERS_SET_IF("email", "$5", NGX_HTTP_USERS_UPDATE_SET_EMAIL,
+                            "$6")
+      NGX_HTTP_USERS_SET_IF("name", "$5", NGX_HTTP_USERS_UPDATE_SET_NAME,
+                            "$7")
+      NGX_HTTP_USERS_SET_IF("hashed_password", "$5",
+                            NGX_HTTP_USERS_UPDATE_SET_PASSWORD, "$8")
+      NGX_HTTP_USERS_SET_IF("is_active", "$5",
+                            NGX_HTTP_USERS_UPDATE_SET_ACTIVE, "$9::boolean")
+      NGX_HTTP_USERS_SET_IF("is_superuser", "$5",
+                            NGX_HTTP_USERS_UPDATE_SET_SUPERUSER,
+                            "$10::boolean")
+      " token_version = token_version + CASE WHEN $5::integer & "
+      ngx_value(NGX_HTTP_USERS_UPDATE_SET_PASSWORD) " <> 0"
+      " OR ($5::integer & " ngx_value(NGX_HTTP_USERS_UPDATE_SET_ACTIVE)
+      " <> 0 AND NOT $9::boolean AND is_active)"
       " THEN 1 ELSE 0 END,"
       " updated_at = CASE WHEN $5::integer <> 0 THEN now()"
       " ELSE updated_at END"
@@ -178,7 +195,8 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " SELECT (SELECT is_superuser FROM caller), (SELECT * FROM target)",
       10, 1 },
 
-    /* NGX_HTTP_USERS_SQL_USER_DELETE: as the update, for a superuser */
+    /* as the update, for a superuser */
+    [NGX_HTTP_USERS_SQL_USER_DELETE] =
     { ngx_string("users_user_delete"),
       "WITH caller AS (SELECT is_superuser FROM users"
       " WHERE " NGX_HTTP_USERS_CALLER " FOR SHARE),"
@@ -188,19 +206,22 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM target)",
       3, 1 },
 
-    /*
-     * NGX_HTTP_USERS_SQL_PROFILE_UPDATE: $3 is a bit set of the keys present
-     * (1 name, 2 bio, 4 avatar_url, 8 location, 16 website, 32 phone)
-     */
+    /* $3: the NGX_HTTP_USERS_PROFILE_SET_* bits of the keys present */
+    [NGX_HTTP_USERS_SQL_PROFILE_UPDATE] =
     { ngx_string("users_profile_update"),
       "UPDATE users SET"
-      " name = CASE WHEN $3::integer & 1 <> 0 THEN $4 ELSE name END,"
-      " bio = CASE WHEN $3::integer & 2 <> 0 THEN $5 ELSE bio END,"
-      " avatar_url = CASE WHEN $3::integer & 4 <> 0 THEN $6"
-      " ELSE avatar_url END,"
-      " location = CASE WHEN $3::integer & 8 <> 0 THEN $7 ELSE location END,"
-      " website = CASE WHEN $3::integer & 16 <> 0 THEN $8 ELSE website END,"
-      " phone = CASE WHEN $3::integer & 32 <> 0 THEN $9 ELSE phone END,"
+      NGX_HTTP_USERS_SET_IF("name", "$3", NGX_HTTP_USERS_PROFILE_SET_NAME,
+                            "$4")
+      NGX_HTTP_USERS_SET_IF("bio", "$3", NGX_HTTP_USERS_PROFILE_SET_BIO,
+                            "$5")
+      NGX_HTTP_USERS_SET_IF("avatar_url", "$3",
+                            NGX_HTTP_USERS_PROFILE_SET_AVATAR_URL, "$6")
+      NGX_HTTP_USERS_SET_IF("location", "$3",
+                            NGX_HTTP_USERS_PROFILE_SET_LOCATION, "$7")
+      NGX_HTTP_USERS_SET_IF("website", "$3",
+                            NGX_HTTP_USERS_PROFILE_SET_WEBSITE, "$8")
+      NGX_HTTP_USERS_SET_IF("phone", "$3", NGX_HTTP_USERS_PROFILE_SET_PHONE,
+                            "$9")
       " updated_at = CASE WHEN $3::integer <> 0 THEN now()"
       " ELSE updated_at END"
       " WHERE " NGX_HTTP_USERS_CALLER
@@ -208,9 +229,10 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       9, 1 },
 
     /*
-     * NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE: the merge happens in the row
-     * itself, so concurrent updates of different keys all survive
+     * the merge happens in the row itself, so concurrent updates of
+     * different keys all survive
      */
+    [NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE] =
     { ngx_string("users_preferences_update"),
       "UPDATE users SET preferences = preferences || $3::jsonb,"
       " updated_at = CASE WHEN $3::jsonb <> '{}' THEN now()"
@@ -219,7 +241,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " RETURNING is_superuser, users_preferences_json(preferences)",
       3, 1 },
 
-    /* NGX_HTTP_USERS_SQL_AVATAR_DELETE */
+    [NGX_HTTP_USERS_SQL_AVATAR_DELETE] =
     { ngx_string("users_avatar_delete"),
       "UPDATE users SET avatar_url = NULL,"
       " updated_at = CASE WHEN avatar_url IS NULL THEN updated_at"
@@ -228,7 +250,8 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " RETURNING is_superuser, users_profile_json(users)",
       2, 1 },
 
-    /* NGX_HTTP_USERS_SQL_PUBLIC_PROFILE: always one row */
+    /* always one row */
+    [NGX_HTTP_USERS_SQL_PUBLIC_PROFILE] =
     { ngx_string("users_public_profile"),
       "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
       "), (SELECT users_public_profile_json(t) FROM users t"
@@ -237,3 +260,9 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " true))",
       3, 1 }
 };
+
+
+/* the table is indexed by statement id: a row missing or extra breaks it */
+_Static_assert(sizeof(ngx_http_users_sql) / sizeof(ngx_http_users_sql[0])
+               == NGX_HTTP_USERS_SQL_COUNT,
+               "ngx_http_users_sql[] needs one row per ngx_http_users_sql_e");

@@ -12,14 +12,6 @@
 #include "ngx_http_users_module.h"
 
 
-/* the keys of a user update, as bits of the statement's $2 */
-#define NGX_HTTP_USERS_SET_EMAIL      0x01
-#define NGX_HTTP_USERS_SET_NAME       0x02
-#define NGX_HTTP_USERS_SET_PASSWORD   0x04
-#define NGX_HTTP_USERS_SET_ACTIVE     0x08
-#define NGX_HTTP_USERS_SET_SUPERUSER  0x10
-
-
 static ngx_int_t ngx_http_users_list_query(ngx_http_request_t *r,
     int64_t *skip, int64_t *limit, ngx_array_t *errors);
 static ngx_int_t ngx_http_users_me_verified(ngx_http_request_t *r);
@@ -29,11 +21,15 @@ static ngx_int_t ngx_http_users_one(ngx_http_request_t *r);
 
 
 static ngx_http_users_field_t  ngx_http_users_me_update_fields[] = {
+    [NGX_HTTP_USERS_ME_EMAIL] =
     { ngx_string("email"), NGX_HTTP_USERS_FIELD_STRING, 0, 254,
       ngx_http_users_check_email, 0, 0 },
+    [NGX_HTTP_USERS_ME_NAME] =
     { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 },
+    [NGX_HTTP_USERS_ME_PASSWORD] =
     { ngx_string("password"), NGX_HTTP_USERS_FIELD_STRING,
       NGX_HTTP_USERS_PASSWORD_MIN, NGX_HTTP_USERS_PASSWORD_MAX, NULL, 0, 0 },
+    [NGX_HTTP_USERS_ME_CURRENT_PASSWORD] =
     { ngx_string("current_password"), NGX_HTTP_USERS_FIELD_STRING, 0, 0,
       NULL, 0, 0 }
 };
@@ -43,15 +39,24 @@ ngx_http_users_schema_t  ngx_http_users_me_update_schema = {
     sizeof(ngx_http_users_me_update_fields) / sizeof(ngx_http_users_field_t)
 };
 
+_Static_assert(sizeof(ngx_http_users_me_update_fields)
+               / sizeof(ngx_http_users_field_t)
+               == NGX_HTTP_USERS_ME_NKEYS,
+               "ngx_http_users_me_update_fields[] needs one row per key");
 
-/* the first three keys are those of the "me" schema, in the same places */
+
 static ngx_http_users_field_t  ngx_http_users_update_fields[] = {
+    [NGX_HTTP_USERS_UPDATE_EMAIL] =
     { ngx_string("email"), NGX_HTTP_USERS_FIELD_STRING, 0, 254,
       ngx_http_users_check_email, 0, 0 },
+    [NGX_HTTP_USERS_UPDATE_NAME] =
     { ngx_string("name"), NGX_HTTP_USERS_FIELD_STRING, 0, 255, NULL, 0, 1 },
+    [NGX_HTTP_USERS_UPDATE_PASSWORD] =
     { ngx_string("password"), NGX_HTTP_USERS_FIELD_STRING,
       NGX_HTTP_USERS_PASSWORD_MIN, NGX_HTTP_USERS_PASSWORD_MAX, NULL, 0, 0 },
+    [NGX_HTTP_USERS_UPDATE_ACTIVE] =
     { ngx_string("is_active"), NGX_HTTP_USERS_FIELD_BOOL, 0, 0, NULL, 0, 0 },
+    [NGX_HTTP_USERS_UPDATE_SUPERUSER] =
     { ngx_string("is_superuser"), NGX_HTTP_USERS_FIELD_BOOL, 0, 0, NULL,
       0, 0 }
 };
@@ -59,6 +64,20 @@ static ngx_http_users_field_t  ngx_http_users_update_fields[] = {
 ngx_http_users_schema_t  ngx_http_users_update_schema = {
     ngx_http_users_update_fields,
     sizeof(ngx_http_users_update_fields) / sizeof(ngx_http_users_field_t)
+};
+
+_Static_assert(sizeof(ngx_http_users_update_fields)
+               / sizeof(ngx_http_users_field_t)
+               == NGX_HTTP_USERS_UPDATE_NKEYS,
+               "ngx_http_users_update_fields[] needs one row per key");
+
+
+static ngx_uint_t  ngx_http_users_update_bits[] = {
+    [NGX_HTTP_USERS_UPDATE_EMAIL] = NGX_HTTP_USERS_UPDATE_SET_EMAIL,
+    [NGX_HTTP_USERS_UPDATE_NAME] = NGX_HTTP_USERS_UPDATE_SET_NAME,
+    [NGX_HTTP_USERS_UPDATE_PASSWORD] = NGX_HTTP_USERS_UPDATE_SET_PASSWORD,
+    [NGX_HTTP_USERS_UPDATE_ACTIVE] = NGX_HTTP_USERS_UPDATE_SET_ACTIVE,
+    [NGX_HTTP_USERS_UPDATE_SUPERUSER] = NGX_HTTP_USERS_UPDATE_SET_SUPERUSER
 };
 
 
@@ -219,7 +238,7 @@ ngx_int_t
 ngx_http_users_users_me_update(ngx_http_request_t *r)
 {
     ngx_http_users_ctx_t    *ctx;
-    ngx_http_users_value_t  *v;
+    ngx_http_users_value_t  *v, *current;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     v = ctx->values;
@@ -227,23 +246,26 @@ ngx_http_users_users_me_update(ngx_http_request_t *r)
     ctx->path_id = ctx->user_id;
     ctx->path_id_text = ctx->user_id_text;
 
-    if (v[3].present && !v[2].present) {
+    current = &v[NGX_HTTP_USERS_ME_CURRENT_PASSWORD];
+
+    if (current->present && !v[NGX_HTTP_USERS_ME_PASSWORD].present) {
         return ngx_http_users_send_invalid_one(r, "body", "current_password",
                    "current_password is only accepted with password",
                    "value_error");
     }
 
-    if (!v[2].present) {
+    if (!v[NGX_HTTP_USERS_ME_PASSWORD].present) {
         return ngx_http_users_update_run(r);
     }
 
-    if (!v[3].present) {
+    if (!current->present) {
         return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
                                           "Incorrect password");
     }
 
     return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_VERIFY,
-                                        &v[3].str, &ctx->user.hashed_password,
+                                        &current->str,
+                                        &ctx->user.hashed_password,
                                         ngx_http_users_me_verified);
 }
 
@@ -288,18 +310,20 @@ ngx_http_users_users_update(ngx_http_request_t *r)
     v = ctx->values;
 
     if (ctx->path_id == ctx->user_id) {
-        if (v[3].present || v[4].present) {
+        if (v[NGX_HTTP_USERS_UPDATE_ACTIVE].present
+            || v[NGX_HTTP_USERS_UPDATE_SUPERUSER].present)
+        {
             return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
                                  "Superusers cannot change their own status");
         }
 
-        if (v[2].present) {
+        if (v[NGX_HTTP_USERS_UPDATE_PASSWORD].present) {
             return ngx_http_users_send_detail(r, NGX_HTTP_BAD_REQUEST,
                                  "Use /users/me to change your own password");
         }
     }
 
-    if (v[2].present) {
+    if (v[NGX_HTTP_USERS_UPDATE_PASSWORD].present) {
         return ngx_http_users_update_hash(r);
     }
 
@@ -310,36 +334,40 @@ ngx_http_users_users_update(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_update_hash(ngx_http_request_t *r)
 {
-    ngx_http_users_ctx_t  *ctx;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_value_t  *password;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    password = &ctx->values[NGX_HTTP_USERS_UPDATE_PASSWORD];
 
     return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_HASH,
-                                        &ctx->values[2].str, NULL,
+                                        &password->str, NULL,
                                         ngx_http_users_update_run);
 }
 
 
 /*
- * Both update routes end here with ctx->path_id as the target; the values
- * array holds at least the email, name and password keys, and is_active
- * and is_superuser when the schema has them.
+ * Both update routes end here with ctx->path_id as the target: $1 is the
+ * id, $2 the bits of the keys present, $3.. the keys' values in the order
+ * of ngx_http_users_update_key_e; the "me" schema has the first keys only.
  */
 
 static ngx_int_t
 ngx_http_users_update_run(ngx_http_request_t *r)
 {
     u_char                  *p;
-    ngx_uint_t               i, mask, nkeys;
-    ngx_str_t                params[8];
+    ngx_uint_t               key, mask, nkeys;
+    ngx_str_t                params[3 + NGX_HTTP_USERS_UPDATE_NKEYS];
+    ngx_str_t               *value;
     ngx_http_users_ctx_t    *ctx;
     ngx_http_users_value_t  *v;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     v = ctx->values;
 
-    /* the "me" schema's fourth key is current_password, not a column */
-    nkeys = (ctx->op->schema == &ngx_http_users_update_schema) ? 5 : 3;
+    /* the "me" schema's current_password is not a column */
+    nkeys = (ctx->method->schema == &ngx_http_users_update_schema)
+            ? NGX_HTTP_USERS_UPDATE_NKEYS : NGX_HTTP_USERS_ME_CURRENT_PASSWORD;
 
     ngx_memzero(params, sizeof(params));
 
@@ -351,35 +379,42 @@ ngx_http_users_update_run(ngx_http_request_t *r)
     mask = 0;
 
     /* a present password was hashed on the way here */
-    for (i = 0; i < nkeys; i++) {
-        if (v[i].present) {
-            mask |= 1 << i;
+    for (key = 0; key < nkeys; key++) {
+        if (v[key].present) {
+            mask |= ngx_http_users_update_bits[key];
         }
     }
 
     params[0] = ctx->path_id_text;
-    params[1].data = (u_char *)
-                     (ctx->op->access == NGX_HTTP_USERS_SUPERUSER ? "t" : "f");
-    params[1].len = 1;
+    if (ctx->method->access == NGX_HTTP_USERS_SUPERUSER) {
+        ngx_str_set(&params[1], "t");
+
+    } else {
+        ngx_str_set(&params[1], "f");
+    }
+
     params[2].data = p;
     (void) ngx_sprintf(p, "%ui%Z", mask);
 
-    params[3] = v[0].str;
-    params[4] = v[1].str;
+    value = &params[3];
 
-    if (mask & NGX_HTTP_USERS_SET_PASSWORD) {
-        params[5] = ctx->task->new_hash;
+    value[NGX_HTTP_USERS_UPDATE_EMAIL] = v[NGX_HTTP_USERS_UPDATE_EMAIL].str;
+    value[NGX_HTTP_USERS_UPDATE_NAME] = v[NGX_HTTP_USERS_UPDATE_NAME].str;
+
+    if (mask & NGX_HTTP_USERS_UPDATE_SET_PASSWORD) {
+        value[NGX_HTTP_USERS_UPDATE_PASSWORD] = ctx->task->new_hash;
     }
 
-    for (i = 3; i < nkeys; i++) {
-        if (v[i].present) {
-            params[3 + i].data = (u_char *) (v[i].boolean ? "t" : "f");
-            params[3 + i].len = 1;
+    for (key = NGX_HTTP_USERS_UPDATE_ACTIVE; key < nkeys; key++) {
+        if (v[key].present) {
+            value[key].data = (u_char *) (v[key].boolean ? "t" : "f");
+            value[key].len = 1;
         }
     }
 
     /* the write checks its caller again: see ngx_http_users_sql.c */
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_UPDATE, 8, params,
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_UPDATE,
+                                3 + NGX_HTTP_USERS_UPDATE_NKEYS, params,
                                 ngx_http_users_auth_answer);
 }
 

@@ -13,7 +13,9 @@
 #   package (the upstream tarball, fetched with apt-get source from the
 #   configured mirror into the build folder) and -DNGX_DEBUG_PALLOC=1, so
 #   that every pool allocation is its own malloc and a pool overrun is
-#   caught. About 3 minutes to build the first time (2 cores).
+#   caught, and --with-debug, so that the module's ngx_log_debug lines are
+#   compiled and run (t/060-debug-log.t reads them). About 3 minutes to
+#   build the first time (2 cores).
 # Builds land in build/asan-MODE/ and are reused; reports in
 # build/asan-MODE/reports/ (one file per process that reported).
 # Env: ASAN_BUILD_DIR (default build/asan-MODE), SAN (address,undefined).
@@ -79,6 +81,8 @@ build() {
     source /usr/share/nginx/src/conf_flags
     flags=("${NGX_CONF_FLAGS[@]}" --with-cc=clang-14 --with-cc-opt="$cc_opt"
            --with-ld-opt="$ld_opt" --add-dynamic-module="$top")
+    # Debian's flags have it today; the debug lines must not depend on that
+    [ "$mode" = full ] && flags+=(--with-debug)
     want="$mode ${flags[*]}"
     if [ ! -f "$stamp" ] || [ config -nt "$stamp" ] \
         || [ "$(cat "$stamp")" != "$want" ]

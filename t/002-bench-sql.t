@@ -29,42 +29,38 @@ for my $file (@scripts) {
     is(squash($text), squash($c), "$file: the same SQL as $name");
 }
 
-# the statement texts of the C table, by name; string literals are
-# concatenated and the macros of the file made of string literals expanded
+# the statement texts of the C table, by name, as the compiler sees them:
+# the file run through the C preprocessor with the module's include paths
+# (scripts/build.sh has prepared build/nginx-src), so every macro the
+# table uses is expanded the way it is in the module
 sub c_statements {
     my ($path) = @_;
-    open my $fh, '<', $path or die "$path: $!\n";
+    my $src_dir = 'build/nginx-src';
+    die "$src_dir/objs is missing: run scripts/build.sh first\n"
+        unless -d "$src_dir/objs";
+    my @inc = map { "-I$src_dir/$_" }
+        qw(src/core src/event src/event/modules src/os/unix objs src/http
+           src/http/modules src/http/v2);
+    chomp(my $pg = `pg_config --includedir`);
+    open my $fh, '-|', 'cc', '-E', '-P', @inc, "-I$pg", $path
+        or die "cc -E $path: $!\n";
     my $src = do { local $/; <$fh> };
-    $src =~ s{/\*.*?\*/}{ }gs;
-    $src =~ s{\\\n}{ }g;
-    my $literals = qr/(?:\s*(?:"(?:[^"\\]|\\.)*"|[A-Z_][A-Z0-9_]*))+/;
-    my %macro;
-    while ($src =~ /^#define\s+([A-Z_][A-Z0-9_]*)\s+($literals)\s*$/mg) {
-        $macro{$1} = $2;
-    }
+    close $fh or die "cc -E $path failed\n";
+    my $literal = qr/"(?:[^"\\]|\\.)*"/;
     my %sql;
-    while ($src =~ /\{\s*ngx_string\("(\w+)"\)\s*,($literals)\s*,/g) {
-        $sql{$1} = c_string($2, \%macro);
+    # ngx_string("name") is { sizeof("name") - 1, (u_char *) "name" }
+    while ($src =~ /\{\s*\{\s*sizeof\s*\("(\w+)"\)\s*-\s*1\s*,\s*\(u_char\s*\*\)\s*"\w+"\s*\}\s*,((?:\s*$literal)+)\s*,/g) {
+        my ($name, $tokens) = ($1, $2);
+        my $s = '';
+        while ($tokens =~ /"((?:[^"\\]|\\.)*)"/g) {
+            (my $lit = $1) =~ s/\\(.)/$1/g;
+            $s .= $lit;
+        }
+        $sql{$name} = $s;
     }
     die "$path: no statement found: has the table's layout changed?\n"
         unless %sql;
     return %sql;
-}
-
-sub c_string {
-    my ($tokens, $macro, $depth) = @_;
-    die "macros nested too deeply\n" if ($depth // 0) > 8;
-    my $s = '';
-    while ($tokens =~ /"((?:[^"\\]|\\.)*)"|([A-Z_][A-Z0-9_]*)/g) {
-        if (defined $1) {
-            (my $lit = $1) =~ s/\\(.)/$1/g;
-            $s .= $lit;
-        } else {
-            die "unknown macro $2\n" unless exists $macro->{$2};
-            $s .= c_string($macro->{$2}, $macro, ($depth // 0) + 1);
-        }
-    }
-    return $s;
 }
 
 # (statement name, { N => text for $N }, the SQL without comments and
