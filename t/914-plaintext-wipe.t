@@ -4,6 +4,7 @@
 # memory given back to the allocator.
 use strict;
 use warnings;
+no warnings "portable";    # 64-bit addresses in /proc/PID/maps
 use Test::More;
 use t::lib::Scenario;
 use t::lib::Fixtures;
