@@ -27,6 +27,7 @@ CEILING_SHARE = {"healthz": 0.9, "users_me": 0.6, "put_profile_me": 0.7, "login"
 PEER_MULTIPLE = {"users_me": 20, "put_profile_me": 20}
 PEER_P99_DIVISOR = {"users_me": 10}
 STORM_P99_FACTOR = 2
+BASELINE_SHARE = 0.95    # of the --baseline build, paired rounds
 README_BEGIN = "<!-- latest results: written by bench/run -->"
 README_END = "<!-- end of latest results -->"
 
@@ -229,6 +230,14 @@ def checks(data: dict) -> list:
             x = peer[key]["p99_ms"] / module[key]["p99_ms"]
             out.append((f"{module[key]['label']} p99 <= 1/{divisor} of the peer's",
                         f"1/{x:.1f}", f"1/{divisor}", x >= divisor))
+    for key, pair in data["pairs"].items():
+        ratios = pair_ratios(pair)
+        if key.startswith("baseline-") and ratios:
+            x = statistics.median(ratios)
+            out.append((f"{pair['m1']['label']} >= {BASELINE_SHARE:.0%} of the --baseline "
+                        f"build ({data['config'].get('baseline', '?')}), median of "
+                        f"{len(ratios)} paired rounds", f"{x:.0%}", f"{BASELINE_SHARE:.0%}",
+                        x >= BASELINE_SHARE))
     storm = data["storm"].get("module", {})
     rounds = storm_rounds(storm, "paced-")
     if rounds:
