@@ -444,6 +444,10 @@ ngx_http_users_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    if (ngx_http_users_sql_check(cycle->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* jansson's hash seed, before any thread exists */
     json_object_seed(0);
 

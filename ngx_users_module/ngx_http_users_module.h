@@ -340,6 +340,8 @@ char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
 /* ngx_http_users_sql.c: the statement table */
 extern ngx_http_users_sql_t  ngx_http_users_sql[];
 
+ngx_int_t ngx_http_users_sql_check(ngx_log_t *log);
+
 
 /* ngx_http_users_check.c: the extra rules of string fields */
 

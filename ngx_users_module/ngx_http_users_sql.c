@@ -266,3 +266,23 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
 _Static_assert(sizeof(ngx_http_users_sql) / sizeof(ngx_http_users_sql[0])
                == NGX_HTTP_USERS_SQL_COUNT,
                "ngx_http_users_sql[] needs one row per ngx_http_users_sql_e");
+
+
+/* a row skipped in the middle is zeroed: found at start, not as 503s */
+
+ngx_int_t
+ngx_http_users_sql_check(ngx_log_t *log)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_USERS_SQL_COUNT; i++) {
+        if (ngx_http_users_sql[i].text == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "users: statement %ui has no row in "
+                          "ngx_http_users_sql[]", i);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
