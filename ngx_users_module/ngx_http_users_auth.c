@@ -231,15 +231,9 @@ ngx_http_users_auth_me(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_auth_register(ngx_http_request_t *r)
 {
-    ngx_http_users_ctx_t    *ctx;
-    ngx_http_users_value_t  *password;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-    password = &ctx->values[NGX_HTTP_USERS_REGISTER_PASSWORD];
-
-    return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_HASH,
-                                        &password->str, NULL,
-                                        ngx_http_users_register_hashed);
+    return ngx_http_users_password_hash_key(r,
+                                           NGX_HTTP_USERS_REGISTER_PASSWORD,
+                                           ngx_http_users_register_hashed);
 }
 
 

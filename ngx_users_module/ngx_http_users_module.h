@@ -459,6 +459,8 @@ struct ngx_http_users_pw_task_s {
 ngx_int_t ngx_http_users_password_post(ngx_http_request_t *r,
     ngx_http_users_pw_e kind, ngx_str_t *password, ngx_str_t *hash,
     ngx_http_users_handler_pt resume);
+ngx_int_t ngx_http_users_password_hash_key(ngx_http_request_t *r,
+    ngx_uint_t key, ngx_http_users_handler_pt resume);
 ngx_int_t ngx_http_users_password_dummy(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf);
 ngx_int_t ngx_http_users_password_hash_now(ngx_pool_t *pool,

@@ -123,6 +123,21 @@ ngx_http_users_password_post(ngx_http_request_t *r, ngx_http_users_pw_e kind,
 }
 
 
+/* a new hash of the value of a validated JSON body's key */
+
+ngx_int_t
+ngx_http_users_password_hash_key(ngx_http_request_t *r, ngx_uint_t key,
+    ngx_http_users_handler_pt resume)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_HASH,
+                                        &ctx->values[key].str, NULL, resume);
+}
+
+
 static void
 ngx_http_users_password_thread(void *data, ngx_log_t *log)
 {

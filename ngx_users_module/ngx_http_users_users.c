@@ -334,15 +334,8 @@ ngx_http_users_users_update(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_update_hash(ngx_http_request_t *r)
 {
-    ngx_http_users_ctx_t    *ctx;
-    ngx_http_users_value_t  *password;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-    password = &ctx->values[NGX_HTTP_USERS_UPDATE_PASSWORD];
-
-    return ngx_http_users_password_post(r, NGX_HTTP_USERS_PW_HASH,
-                                        &password->str, NULL,
-                                        ngx_http_users_update_run);
+    return ngx_http_users_password_hash_key(r, NGX_HTTP_USERS_UPDATE_PASSWORD,
+                                           ngx_http_users_update_run);
 }
 
 
