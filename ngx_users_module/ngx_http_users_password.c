@@ -26,14 +26,19 @@ static void ngx_http_users_password_slow(ngx_event_t *ev);
 
 
 /*
- * How long a verify takes in this worker, in microseconds: at the current
- * cost (a moving average, seeded by the master's dummy hash), and the
- * longest one seen at any other cost.  A failed verify is answered no
- * sooner than the larger of the two, so that the time of a failure tells
- * nothing of the hash, or the absence of one, behind the address.
+ * How long a verify takes in this worker, in microseconds: the last few at
+ * the current cost (seeded by the master's dummy hash), and the longest
+ * one seen at any other cost.  A failed verify is answered no sooner than
+ * the longest of these, so that the time of a failure tells nothing of
+ * the hash, or the absence of one, behind the address.  The longest, not
+ * an average: on a busy machine a verify's time spreads, and a failure
+ * held only to the average would still answer sooner than most real ones.
  */
-static uint64_t  ngx_http_users_verify_usec;
-static uint64_t  ngx_http_users_verify_other_usec;
+#define NGX_HTTP_USERS_VERIFY_KEPT  16
+
+static uint64_t    ngx_http_users_verify_usec[NGX_HTTP_USERS_VERIFY_KEPT];
+static ngx_uint_t  ngx_http_users_verify_next;
+static uint64_t    ngx_http_users_verify_other_usec;
 
 
 /*
@@ -248,16 +253,17 @@ ngx_http_users_password_done(ngx_event_t *ev)
 static ngx_msec_t
 ngx_http_users_password_floor(ngx_http_users_pw_task_t *t)
 {
-    uint64_t  floor;
+    uint64_t    floor;
+    ngx_uint_t  i;
 
     if (t->kind != NGX_HTTP_USERS_PW_VERIFY) {
         return 0;
     }
 
     if (t->current) {
-        ngx_http_users_verify_usec = ngx_http_users_verify_usec
-                                     - ngx_http_users_verify_usec / 8
-                                     + t->usec / 8;
+        ngx_http_users_verify_usec[ngx_http_users_verify_next] = t->usec;
+        ngx_http_users_verify_next = (ngx_http_users_verify_next + 1)
+                                     % NGX_HTTP_USERS_VERIFY_KEPT;
 
     } else if (t->usec > ngx_http_users_verify_other_usec) {
         ngx_http_users_verify_other_usec = t->usec;
@@ -267,8 +273,11 @@ ngx_http_users_password_floor(ngx_http_users_pw_task_t *t)
         return 0;
     }
 
-    floor = ngx_max(ngx_http_users_verify_usec,
-                    ngx_http_users_verify_other_usec);
+    floor = ngx_http_users_verify_other_usec;
+
+    for (i = 0; i < NGX_HTTP_USERS_VERIFY_KEPT; i++) {
+        floor = ngx_max(floor, ngx_http_users_verify_usec[i]);
+    }
 
     if (t->usec >= floor) {
         return 0;
@@ -362,7 +371,10 @@ ngx_http_users_password_dummy(ngx_cycle_t *cycle,
     }
 
     /* a hash costs what a verify at the same cost does: the workers' seed */
-    ngx_http_users_verify_usec = ngx_http_users_password_usec() - start;
+    ngx_memzero(ngx_http_users_verify_usec,
+                sizeof(ngx_http_users_verify_usec));
+    ngx_http_users_verify_usec[0] = ngx_http_users_password_usec() - start;
+    ngx_http_users_verify_next = 1;
     ngx_http_users_verify_other_usec = 0;
 
     return NGX_OK;

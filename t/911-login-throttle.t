@@ -37,7 +37,7 @@ _EOC_
 subtest 'parallel guesses: at most "failures" of them are verified' => sub {
     users_fixture(email => 'par@example.com');
     start_nginx(master => 1, workers => 2, main_config => $pool,
-                http_config => "users_login_throttle failures=10 window=60s;\n");
+                http_config => "users_login_throttle failures=10 window=10m;\n");
     my $n = $ENV{TEST_NGINX_USE_VALGRIND} ? 15 : 30;
     my @statuses = concurrent_requests($n, sub { login('par@example.com', 'wrong-password') });
     my $failed = grep { $_ eq '401' } @statuses;
@@ -50,7 +50,7 @@ subtest 'parallel guesses: at most "failures" of them are verified' => sub {
 subtest 'two instances on one database share the count' => sub {
     users_fixture(email => 'pods@example.com');
     my %conf = (master => 1, workers => 2,
-                http_config => "users_login_throttle failures=10 window=60s;\n");
+                http_config => "users_login_throttle failures=10 window=10m;\n");
     start_nginx(%conf);
     my $b = start_peer(%conf);
     my @a = map { login('pods@example.com', 'wrong-password') } 1 .. 5;
@@ -70,7 +70,7 @@ subtest 'every spelling of an address shares one count' => sub {
     plan skip_all => "lower() here does not fold U+212A and U+0130 to ASCII"
         unless users_sql("SELECT lower(U&'\\212A\\0130') = 'ki'") eq 't';
     users_fixture(email => 'kiki@example.com');
-    start_nginx(http_config => "users_login_throttle failures=3 window=60s;\n");
+    start_nginx(http_config => "users_login_throttle failures=3 window=10m;\n");
     my @f = map { login('kiki@example.com', 'wrong-password') } 1 .. 3;
     is_deeply(\@f, [401, 401, 401], 'three failures, in ASCII');
     is(login("${KELVIN}iki\@example.com"), 429, 'Kelvin sign, right password: 429');
@@ -91,7 +91,7 @@ subtest 'a flood of other names does not free a blocked account' => sub {
     # the smallest zone nginx allows holds a few hundred names; each name
     # of the flood is refused once, so that the zone keeps it
     start_nginx(http_config => <<'_EOC_');
-users_login_throttle zone=users_login:32k failures=1 window=60s;
+users_login_throttle zone=users_login:32k failures=1 window=1h;
 users_password_cost time=1 memory=8m;
 _EOC_
     is(login('victim@example.com', 'wrong-password'), 401, 'one failure');
@@ -118,7 +118,7 @@ subtest 'a wrong password takes as long for an old hash as for no account' => su
         if $ENV{TEST_NGINX_USE_VALGRIND};
     # t=1 m=8 MiB, against today's t=2 m=19 MiB: a third of the time
     users_fixture(email => 'old-cost@example.com', hash => users_old_hash());
-    start_nginx(http_config => "users_login_throttle failures=100 window=60s;\n");
+    start_nginx(http_config => "users_login_throttle failures=100 window=10m;\n");
     my (@old, @none);
     login('warm-up@example.com', 'wrong-password') for 1 .. 3;
     for (1 .. 20) {
@@ -139,7 +139,7 @@ subtest 'a wrong password takes as long for an old hash as for no account' => su
 subtest 'expired windows are cleaned up by the logins that follow' => sub {
     users_sql("INSERT INTO login_attempts SELECT sha256(int4send(i)), 1,"
               . " now() - interval '1 hour' FROM generate_series(1, 5) i");
-    start_nginx(http_config => "users_login_throttle failures=10 window=60s;\n");
+    start_nginx(http_config => "users_login_throttle failures=10 window=10m;\n");
     login("sweep-$_\@example.com", 'wrong-password') for 1 .. 3;
     is(users_sql("SELECT count(*) FROM login_attempts"
                  . " WHERE window_start < now() - interval '30 minutes'"),
