@@ -37,7 +37,7 @@ do
 done
 incs+=(-I "$(pg_config --includedir)" -I "$top/ngx_users_module" -I "$top/fuzz")
 
-module=(json check timezone form jwt request_id pg_conninfo)
+module=(json check timezone form jwt jwk request_id pg_conninfo)
 warn=(-Wall -Wextra -Wpointer-arith -Wconditional-uninitialized
       -Wno-unused-parameter -Werror)
 
@@ -50,7 +50,7 @@ done
 
 mkdir -p "$out/obj-fuzz" "$out/obj-unit"
 common=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all)
-libs=(-ljansson -ljwt -lcrypto -lpq)
+libs=(-ljansson -ljwt -lcrypto -lsodium -lpq)
 
 objects() {  # objects DIR SANITIZERS
     local dir=$1 san=$2 src

@@ -238,7 +238,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         }
 
-        rc = ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW,
+        rc = ngx_http_users_jwt_verify(&fuzz_keys, &token, FUZZ_NOW,
                                        &ngx_shim_log, &sub,
                                        &version);
 
@@ -270,7 +270,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     token.data = (u_char *) signed_token;
     token.len = strlen(signed_token);
 
-    rc = ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW,
+    rc = ngx_http_users_jwt_verify(&fuzz_keys, &token, FUZZ_NOW,
                                    &ngx_shim_log, &sub,
                                    &version);
 

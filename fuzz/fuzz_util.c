@@ -77,6 +77,18 @@ ngx_uint_t  fuzz_ntables = sizeof(fuzz_tables) / sizeof(fuzz_table_t);
 
 ngx_str_t   fuzz_secret = ngx_string(FUZZ_SECRET);
 
+/* the secret as users_jwt_secret makes it: no kid, the signer */
+ngx_http_users_key_t   fuzz_key = {
+    .alg = NGX_HTTP_USERS_ALG_HS256,
+    .secret = ngx_string(FUZZ_SECRET),
+    .private = 1
+};
+
+ngx_http_users_keys_t  fuzz_keys = {
+    .secret = &fuzz_key,
+    .signer = &fuzz_key
+};
+
 
 size_t
 fuzz_base64url(u_char *dst, const u_char *src, size_t len)

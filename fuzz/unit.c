@@ -983,7 +983,7 @@ test_bearer(void)
     header[7 + NGX_HTTP_USERS_TOKEN_MAX] = 'a';
     header[8 + NGX_HTTP_USERS_TOKEN_MAX] = '\0';
     CHECK(bearer(header, &token) == NGX_OK);
-    CHECK(ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW,
+    CHECK(ngx_http_users_jwt_verify(&fuzz_keys, &token, FUZZ_NOW,
                                     &ngx_shim_log, &sub,
                                     &version)
           == NGX_DECLINED);
@@ -999,7 +999,7 @@ verify(const char *token, int64_t *sub, ngx_int_t *version)
 
     s = str(token);
 
-    return ngx_http_users_jwt_verify(&fuzz_secret, &s, FUZZ_NOW,
+    return ngx_http_users_jwt_verify(&fuzz_keys, &s, FUZZ_NOW,
                                      &ngx_shim_log, sub,
                                      version);
 }
@@ -1036,43 +1036,45 @@ signed_verify(const char *header, const char *payload, int bits)
 static void
 test_jwt_issue(void)
 {
-    char       *dot;
-    int64_t     sub;
-    ngx_str_t   token, secret;
-    ngx_int_t   version;
+    char                   *dot;
+    int64_t                 sub;
+    ngx_str_t               token;
+    ngx_int_t               version;
+    ngx_http_users_key_t    key;
+    ngx_http_users_keys_t   keys;
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 42, 7, FUZZ_NOW, 1800,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 42, 7, FUZZ_NOW, 1800,
                                    &token)
           == NGX_OK);
     CHECK(token.data[token.len] == '\0');
     CHECK(verify((char *) token.data, &sub, &version) == NGX_OK);
     CHECK(sub == 42 && version == 7);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, INT64_MAX, 0, FUZZ_NOW,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, INT64_MAX, 0, FUZZ_NOW,
                                    1, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_OK);
     CHECK(sub == INT64_MAX && version == 0);
 
     /* lifetime over: exp == now is expired already */
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW - 1800,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW - 1800,
                                    1800, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW - 3600,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW - 3600,
                                    60, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
     /* tampered signature and payload */
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     token.data[token.len - 2] ^= (token.data[token.len - 2] == 'A') ? 2 : 1;
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     dot = strchr((char *) token.data, '.');
@@ -1080,25 +1082,28 @@ test_jwt_issue(void)
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
     /* another secret */
-    secret = str("another-secret-0123456789abcdef-0123456789");
-    CHECK(ngx_http_users_jwt_issue(pool, &secret, 1, 0, FUZZ_NOW, 60, &token)
+    key = fuzz_key;
+    key.secret = str("another-secret-0123456789abcdef-0123456789");
+    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, FUZZ_NOW, 60, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
     /* no secret: an internal error, never an unchecked token */
-    secret.len = 0;
-    CHECK(ngx_http_users_jwt_issue(pool, &secret, 1, 0, FUZZ_NOW, 60, &token)
+    key.secret.len = 0;
+    keys = fuzz_keys;
+    keys.secret = &key;
+    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, FUZZ_NOW, 60, &token)
           == NGX_ERROR);
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
-    CHECK(ngx_http_users_jwt_verify(&secret, &token, FUZZ_NOW,
+    CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW,
                                     &ngx_shim_log, &sub,
                                     &version)
           == NGX_ERROR);
 
     ngx_shim_fail_after = 1;
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_ERROR);
     ngx_shim_fail_after = 0;
