@@ -52,7 +52,8 @@ ngx_str_t  ngx_http_users_alg_names[] = {
 /*
  * A PKCS#8 private key, or an SPKI public key for a key that only
  * verifies.  NGX_DECLINED with *err when the text is not a key of the
- * key's algorithm; the caller wipes the text.
+ * key's algorithm, with OpenSSL's reason left in its error queue for the
+ * caller to log and clear; the caller wipes the text.
  */
 
 ngx_int_t
@@ -87,8 +88,9 @@ ngx_http_users_jwk_load(ngx_http_users_key_t *key, ngx_str_t *pem,
         }
     }
 
-    /* nothing of a refused key may linger for nginx's TLS to trip on */
-    ERR_clear_error();
+    if (rc == NGX_OK) {
+        ERR_clear_error();
+    }
 
     return rc;
 }
@@ -131,7 +133,6 @@ ngx_http_users_jwk_read(ngx_str_t *pem, ngx_uint_t *private, char **err)
     if (pkey == NULL) {
         *err = "is neither a PEM private key (PKCS#8) nor a PEM public key "
                "(SPKI)";
-        ERR_clear_error();
     }
 
     return pkey;

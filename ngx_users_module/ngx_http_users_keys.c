@@ -12,6 +12,7 @@
 #include "ngx_http_users_module.h"
 
 #include <sodium.h>
+#include <openssl/err.h>
 
 
 static char *ngx_http_users_key_source(ngx_conf_t *cf,
@@ -169,9 +170,10 @@ static char *
 ngx_http_users_key_source(ngx_conf_t *cf, ngx_http_users_key_t *key,
     ngx_str_t *source)
 {
-    char       *err;
-    ngx_int_t   rc;
-    ngx_str_t   text;
+    char        *err;
+    ngx_int_t    rc;
+    ngx_str_t    text;
+    const char  *reason;
 
     if (ngx_http_users_conf_value(cf, source, &text) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -208,8 +210,15 @@ ngx_http_users_key_source(ngx_conf_t *cf, ngx_http_users_key_t *key,
     sodium_memzero(text.data, text.len);
 
     if (rc != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "kid \"%V\": \"%V\" %s",
-                           &key->kid, source, err);
+        /* nothing of a refused key may linger for nginx's TLS to trip on */
+        reason = ERR_reason_error_string(ERR_peek_last_error());
+        ERR_clear_error();
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kid \"%V\": \"%V\" %s%s%s%s",
+                           &key->kid, source, err,
+                           reason ? " (OpenSSL: " : "",
+                           reason ? reason : "", reason ? ")" : "");
         return NGX_CONF_ERROR;
     }
 

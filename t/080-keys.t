@@ -328,7 +328,7 @@ qr/kid "ed": "file:\S+ed1\.pem" is not a P-256 key/
 users_jwt_key kid=junk alg=EdDSA file:$TEST_NGINX_KEYS/hs1.secret;
 --- must_die
 --- error_log eval
-qr/kid "junk": "file:\S+hs1\.secret" is neither a PEM private key \(PKCS#8\) nor a PEM public key \(SPKI\) in \S+nginx\.conf:\d+/
+qr/kid "junk": "file:\S+hs1\.secret" is neither a PEM private key \(PKCS#8\) nor a PEM public key \(SPKI\) \(OpenSSL: [^)]+\) in \S+nginx\.conf:\d+/
 
 
 
