@@ -42,40 +42,6 @@ static const char  *fuzz_pem[] = {
 static ngx_http_users_key_t  fuzz_fixed[2];
 
 
-static size_t
-fuzz_unbase64url(u_char *dst, const char *src)
-{
-    size_t    n;
-    uint32_t  bits;
-    int       have, v;
-
-    n = 0;
-    bits = 0;
-    have = 0;
-
-    for ( /* void */ ; *src; src++) {
-        v = (*src >= 'A' && *src <= 'Z') ? *src - 'A'
-            : (*src >= 'a' && *src <= 'z') ? *src - 'a' + 26
-            : (*src >= '0' && *src <= '9') ? *src - '0' + 52
-            : (*src == '-') ? 62 : (*src == '_') ? 63 : -1;
-
-        if (v < 0) {
-            abort();
-        }
-
-        bits = (bits << 6) | (uint32_t) v;
-        have += 6;
-
-        if (have >= 8) {
-            have -= 8;
-            dst[n++] = (u_char) (bits >> have);
-        }
-    }
-
-    return n;
-}
-
-
 /* the public key as a verifier that holds only the JWK would make it */
 
 static EVP_PKEY *
@@ -118,15 +84,17 @@ fuzz_jwk_pkey(ngx_uint_t alg, ngx_str_t *jwk)
     }
 
     if (alg == NGX_HTTP_USERS_ALG_EDDSA) {
-        n = fuzz_unbase64url(raw, x);
-        pkey = (n == 32) ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-                                                       raw, n)
-                         : NULL;
+        n = fuzz_unbase64url(raw, (u_char *) x, strlen(x));
+        pkey = (strlen(x) == 43 && n == 32)
+               ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, n)
+               : NULL;
 
     } else {
         raw[0] = 0x04;
-        n = fuzz_unbase64url(raw + 1, x);
-        n += fuzz_unbase64url(raw + 1 + n, y);
+        n = (strlen(x) == 43 && strlen(y) == 43)
+            ? fuzz_unbase64url(raw + 1, (u_char *) x, 43)
+              + fuzz_unbase64url(raw + 33, (u_char *) y, 43)
+            : 0;
 
         params[0] = OSSL_PARAM_construct_utf8_string(
                         OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0);

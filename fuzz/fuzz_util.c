@@ -158,3 +158,35 @@ fuzz_sign(const u_char *header, size_t header_len, const u_char *payload,
 
     return token;
 }
+
+
+/* base64url without padding: any byte out of its alphabet reads as 63 */
+
+size_t
+fuzz_unbase64url(u_char *dst, const u_char *src, size_t len)
+{
+    size_t    i, n;
+    uint32_t  bits;
+    int       have, v;
+
+    n = 0;
+    bits = 0;
+    have = 0;
+
+    for (i = 0; i < len; i++) {
+        v = (src[i] >= 'A' && src[i] <= 'Z') ? src[i] - 'A'
+            : (src[i] >= 'a' && src[i] <= 'z') ? src[i] - 'a' + 26
+            : (src[i] >= '0' && src[i] <= '9') ? src[i] - '0' + 52
+            : (src[i] == '-') ? 62 : 63;
+
+        bits = (bits << 6) | (uint32_t) v;
+        have += 6;
+
+        if (have >= 8) {
+            have -= 8;
+            dst[n++] = (u_char) (bits >> have);
+        }
+    }
+
+    return n;
+}

@@ -42,5 +42,8 @@ char *fuzz_sign(const u_char *header, size_t header_len,
 /* base64url without padding into dst, which holds 4 * len / 3 + 4 bytes */
 size_t fuzz_base64url(u_char *dst, const u_char *src, size_t len);
 
+/* its reverse into dst, which holds len bytes */
+size_t fuzz_unbase64url(u_char *dst, const u_char *src, size_t len);
+
 
 #endif /* _FUZZ_UTIL_H_INCLUDED_ */

@@ -1394,9 +1394,10 @@ test_jwt_keys(void)
     CHECK(ngx_http_users_jwt_issue(pool, &pub, 1, 0, FUZZ_NOW, 60, &token)
           == NGX_ERROR);
     CHECK(ngx_http_users_jwk_json(pool, &pub, &jwk) == NGX_OK
-          && jwk.len == sizeof("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"\","
-                               "\"kid\":\"edpub\",\"alg\":\"EdDSA\","
-                               "\"use\":\"sig\"}") - 1 + 43);
+          && jwk.len == sizeof("{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+                               "\"x\":\"\",\"kid\":\"edpub\","
+                               "\"alg\":\"EdDSA\",\"use\":\"sig\"}")
+                        - 1 + 43);
     CHECK(ngx_http_users_jwk_json(pool, &fuzz_key, &jwk) == NGX_DECLINED);
 
     ngx_http_users_jwk_free(&ed);
