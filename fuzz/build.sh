@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the parsers' libFuzzer targets and unit tests with clang-14,
 # AddressSanitizer and UndefinedBehaviorSanitizer, against nginx's headers.
-#   fuzz/build.sh   -> fuzz/out/fuzz_{json,check,form,id,jwt,reqid,conninfo},
+#   fuzz/build.sh   -> fuzz/out/fuzz_{json,check,form,id,jwt,jwk,reqid,conninfo},
 #                      fuzz/out/unit,
 #                      fuzz/out/parity (the validator as a filter, for
 #                      fuzz/parity.py)
@@ -37,7 +37,7 @@ do
 done
 incs+=(-I "$(pg_config --includedir)" -I "$top/ngx_users_module" -I "$top/fuzz")
 
-module=(json check timezone form jwt request_id pg_conninfo)
+module=(json check timezone form jwt jwk request_id pg_conninfo)
 warn=(-Wall -Wextra -Wpointer-arith -Wconditional-uninitialized
       -Wno-unused-parameter -Werror)
 
@@ -50,7 +50,7 @@ done
 
 mkdir -p "$out/obj-fuzz" "$out/obj-unit"
 common=(-g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all)
-libs=(-ljansson -ljwt -lcrypto -lpq)
+libs=(-ljansson -ljwt -lcrypto -lsodium -lpq)
 
 objects() {  # objects DIR SANITIZERS
     local dir=$1 san=$2 src
@@ -65,7 +65,7 @@ objects() {  # objects DIR SANITIZERS
 objects "$out/obj-fuzz" fuzzer-no-link,address,undefined
 objects "$out/obj-unit" address,undefined
 
-for t in json check form id jwt reqid conninfo; do
+for t in json check form id jwt jwk reqid conninfo; do
     "$cc" "${common[@]}" -fsanitize=fuzzer,address,undefined "${warn[@]}" \
         "${incs[@]}" -o "$out/fuzz_$t" "$top/fuzz/fuzz_$t.c" \
         "$out"/obj-fuzz/*.o "${libs[@]}"

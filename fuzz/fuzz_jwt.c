@@ -124,36 +124,6 @@ fuzz_payload_ok(const u_char *text, size_t len, int64_t *sub,
 }
 
 
-static size_t
-fuzz_unbase64url(u_char *dst, const u_char *src, size_t len)
-{
-    size_t    i, n;
-    uint32_t  bits;
-    int       have, v;
-
-    n = 0;
-    bits = 0;
-    have = 0;
-
-    for (i = 0; i < len; i++) {
-        v = (src[i] >= 'A' && src[i] <= 'Z') ? src[i] - 'A'
-            : (src[i] >= 'a' && src[i] <= 'z') ? src[i] - 'a' + 26
-            : (src[i] >= '0' && src[i] <= '9') ? src[i] - '0' + 52
-            : (src[i] == '-') ? 62 : 63;
-
-        bits = (bits << 6) | (uint32_t) v;
-        have += 6;
-
-        if (have >= 8) {
-            have -= 8;
-            dst[n++] = (u_char) (bits >> have);
-        }
-    }
-
-    return n;
-}
-
-
 /* a token the verifier took: its signature and claims must be right */
 
 static void
@@ -238,7 +208,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         }
 
-        rc = ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW,
+        rc = ngx_http_users_jwt_verify(&fuzz_keys, &token, FUZZ_NOW,
                                        &ngx_shim_log, &sub,
                                        &version);
 
@@ -270,7 +240,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     token.data = (u_char *) signed_token;
     token.len = strlen(signed_token);
 
-    rc = ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW,
+    rc = ngx_http_users_jwt_verify(&fuzz_keys, &token, FUZZ_NOW,
                                    &ngx_shim_log, &sub,
                                    &version);
 

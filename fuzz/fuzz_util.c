@@ -77,6 +77,18 @@ ngx_uint_t  fuzz_ntables = sizeof(fuzz_tables) / sizeof(fuzz_table_t);
 
 ngx_str_t   fuzz_secret = ngx_string(FUZZ_SECRET);
 
+/* the secret as users_jwt_secret makes it: no kid, the signer */
+ngx_http_users_key_t   fuzz_key = {
+    .alg = NGX_HTTP_USERS_ALG_HS256,
+    .secret = ngx_string(FUZZ_SECRET),
+    .private = 1
+};
+
+ngx_http_users_keys_t  fuzz_keys = {
+    .secret = &fuzz_key,
+    .signer = &fuzz_key
+};
+
 
 size_t
 fuzz_base64url(u_char *dst, const u_char *src, size_t len)
@@ -145,4 +157,36 @@ fuzz_sign(const u_char *header, size_t header_len, const u_char *payload,
     token[n] = '\0';
 
     return token;
+}
+
+
+/* base64url without padding: any byte out of its alphabet reads as 63 */
+
+size_t
+fuzz_unbase64url(u_char *dst, const u_char *src, size_t len)
+{
+    size_t    i, n;
+    uint32_t  bits;
+    int       have, v;
+
+    n = 0;
+    bits = 0;
+    have = 0;
+
+    for (i = 0; i < len; i++) {
+        v = (src[i] >= 'A' && src[i] <= 'Z') ? src[i] - 'A'
+            : (src[i] >= 'a' && src[i] <= 'z') ? src[i] - 'a' + 26
+            : (src[i] >= '0' && src[i] <= '9') ? src[i] - '0' + 52
+            : (src[i] == '-') ? 62 : 63;
+
+        bits = (bits << 6) | (uint32_t) v;
+        have += 6;
+
+        if (have >= 8) {
+            have -= 8;
+            dst[n++] = (u_char) (bits >> have);
+        }
+    }
+
+    return n;
 }

@@ -30,6 +30,10 @@ extern ngx_uint_t    fuzz_ntables;
 
 extern ngx_str_t     fuzz_secret;
 
+/* fuzz_secret as the key set of a users_jwt_secret alone */
+extern ngx_http_users_key_t   fuzz_key;
+extern ngx_http_users_keys_t  fuzz_keys;
+
 
 /* "header.payload.signature" with HMAC-SHA256/384/512 (bits), or NULL */
 char *fuzz_sign(const u_char *header, size_t header_len,
@@ -37,6 +41,9 @@ char *fuzz_sign(const u_char *header, size_t header_len,
 
 /* base64url without padding into dst, which holds 4 * len / 3 + 4 bytes */
 size_t fuzz_base64url(u_char *dst, const u_char *src, size_t len);
+
+/* its reverse into dst, which holds len bytes */
+size_t fuzz_unbase64url(u_char *dst, const u_char *src, size_t len);
 
 
 #endif /* _FUZZ_UTIL_H_INCLUDED_ */

@@ -230,6 +230,47 @@ ngx_strncasecmp(u_char *s1, u_char *s2, size_t n)
 }
 
 
+/* nginx's encoder without padding, written from RFC 4648 section 5 */
+
+void
+ngx_encode_base64url(ngx_str_t *dst, ngx_str_t *src)
+{
+    size_t     i;
+    u_char    *d;
+    uint32_t   v;
+
+    static const char  alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    d = dst->data;
+
+    for (i = 0; i < src->len; i += 3) {
+        v = (uint32_t) src->data[i] << 16;
+
+        if (i + 1 < src->len) {
+            v |= (uint32_t) src->data[i + 1] << 8;
+        }
+
+        if (i + 2 < src->len) {
+            v |= src->data[i + 2];
+        }
+
+        *d++ = alphabet[v >> 18];
+        *d++ = alphabet[(v >> 12) & 0x3f];
+
+        if (i + 1 < src->len) {
+            *d++ = alphabet[(v >> 6) & 0x3f];
+        }
+
+        if (i + 2 < src->len) {
+            *d++ = alphabet[v & 0x3f];
+        }
+    }
+
+    dst->len = d - dst->data;
+}
+
+
 /* nginx's decoder: stops at "=", refuses other non-alphabet bytes */
 
 ngx_int_t
@@ -284,7 +325,7 @@ ngx_decode_base64url(ngx_str_t *dst, ngx_str_t *src)
 
 
 /*
- * The formats the module's parsers use: %d %i %ui %L %D %M %s %V %Z %%,
+ * The formats the module's parsers use: %d %i %ui %L %D %M %T %s %V %Z %%,
  * with nginx's zero padding, width and hex ("%08xD"); anything else
  * aborts, so that a new one is noticed here first.
  */
@@ -353,6 +394,10 @@ ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
             val = (long long) va_arg(args, ngx_msec_t);
             break;
 
+        case 'T':
+            val = (long long) va_arg(args, time_t);
+            break;
+
         case 's':
             s = va_arg(args, u_char *);
             len = ngx_min((size_t) (last - buf), ngx_strlen(s));
@@ -387,6 +432,20 @@ ngx_vslprintf(u_char *buf, u_char *last, const char *fmt, va_list args)
     }
 
     return buf;
+}
+
+
+u_char * ngx_cdecl
+ngx_slprintf(u_char *buf, u_char *last, const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, last, fmt, args);
+    va_end(args);
+
+    return p;
 }
 
 

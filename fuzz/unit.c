@@ -3,11 +3,14 @@
  * Copyright (C) ngx_users authors
  *
  * Unit tests of the form decoder, the id parser, the JSON validator and
- * its checks, the bearer parser and the JWT issuer and verifier.
+ * its checks, the bearer parser, the JWT issuer and verifier, and the
+ * signing keys (read from t/keys/: run from the project root).
  */
 
 
 #include "fuzz_util.h"
+
+#include <openssl/err.h>
 
 
 #define CHECK(cond)                                                           \
@@ -983,7 +986,7 @@ test_bearer(void)
     header[7 + NGX_HTTP_USERS_TOKEN_MAX] = 'a';
     header[8 + NGX_HTTP_USERS_TOKEN_MAX] = '\0';
     CHECK(bearer(header, &token) == NGX_OK);
-    CHECK(ngx_http_users_jwt_verify(&fuzz_secret, &token, FUZZ_NOW,
+    CHECK(ngx_http_users_jwt_verify(&fuzz_keys, &token, FUZZ_NOW,
                                     &ngx_shim_log, &sub,
                                     &version)
           == NGX_DECLINED);
@@ -999,7 +1002,7 @@ verify(const char *token, int64_t *sub, ngx_int_t *version)
 
     s = str(token);
 
-    return ngx_http_users_jwt_verify(&fuzz_secret, &s, FUZZ_NOW,
+    return ngx_http_users_jwt_verify(&fuzz_keys, &s, FUZZ_NOW,
                                      &ngx_shim_log, sub,
                                      version);
 }
@@ -1036,43 +1039,45 @@ signed_verify(const char *header, const char *payload, int bits)
 static void
 test_jwt_issue(void)
 {
-    char       *dot;
-    int64_t     sub;
-    ngx_str_t   token, secret;
-    ngx_int_t   version;
+    char                   *dot;
+    int64_t                 sub;
+    ngx_str_t               token;
+    ngx_int_t               version;
+    ngx_http_users_key_t    key;
+    ngx_http_users_keys_t   keys;
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 42, 7, FUZZ_NOW, 1800,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 42, 7, FUZZ_NOW, 1800,
                                    &token)
           == NGX_OK);
     CHECK(token.data[token.len] == '\0');
     CHECK(verify((char *) token.data, &sub, &version) == NGX_OK);
     CHECK(sub == 42 && version == 7);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, INT64_MAX, 0, FUZZ_NOW,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, INT64_MAX, 0, FUZZ_NOW,
                                    1, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_OK);
     CHECK(sub == INT64_MAX && version == 0);
 
     /* lifetime over: exp == now is expired already */
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW - 1800,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW - 1800,
                                    1800, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW - 3600,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW - 3600,
                                    60, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
     /* tampered signature and payload */
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     token.data[token.len - 2] ^= (token.data[token.len - 2] == 'A') ? 2 : 1;
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     dot = strchr((char *) token.data, '.');
@@ -1080,25 +1085,28 @@ test_jwt_issue(void)
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
     /* another secret */
-    secret = str("another-secret-0123456789abcdef-0123456789");
-    CHECK(ngx_http_users_jwt_issue(pool, &secret, 1, 0, FUZZ_NOW, 60, &token)
+    key = fuzz_key;
+    key.secret = str("another-secret-0123456789abcdef-0123456789");
+    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, FUZZ_NOW, 60, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
     /* no secret: an internal error, never an unchecked token */
-    secret.len = 0;
-    CHECK(ngx_http_users_jwt_issue(pool, &secret, 1, 0, FUZZ_NOW, 60, &token)
+    key.secret.len = 0;
+    keys = fuzz_keys;
+    keys.secret = &key;
+    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, FUZZ_NOW, 60, &token)
           == NGX_ERROR);
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
-    CHECK(ngx_http_users_jwt_verify(&secret, &token, FUZZ_NOW,
+    CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW,
                                     &ngx_shim_log, &sub,
                                     &version)
           == NGX_ERROR);
 
     ngx_shim_fail_after = 1;
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_secret, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
                                    &token)
           == NGX_ERROR);
     ngx_shim_fail_after = 0;
@@ -1252,6 +1260,153 @@ test_jwt_forgeries(void)
 }
 
 
+static ngx_str_t
+unit_file(const char *name)
+{
+    FILE       *f;
+    char        path[256];
+    ngx_str_t   text;
+
+    snprintf(path, sizeof(path), "t/keys/%s", name);
+
+    text.data = ngx_pnalloc(pool, 4096);
+    f = fopen(path, "r");
+
+    if (f == NULL || text.data == NULL) {
+        fprintf(stderr, "unit: %s: cannot read (run from the project "
+                "root)\n", path);
+        abort();
+    }
+
+    text.len = fread(text.data, 1, 4096, f);
+    fclose(f);
+
+    return text;
+}
+
+
+static ngx_int_t
+unit_key(ngx_http_users_key_t *key, ngx_http_users_alg_e alg,
+    const char *kid, const char *file)
+{
+    char       *err;
+    ngx_str_t   pem;
+
+    ngx_memzero(key, sizeof(ngx_http_users_key_t));
+    key->alg = alg;
+    key->kid = str(kid);
+    pem = unit_file(file);
+
+    return ngx_http_users_jwk_load(key, &pem, &err);
+}
+
+
+static void
+test_jwt_keys(void)
+{
+    char                   *dot;
+    u_char                 *p;
+    int64_t                 sub;
+    ngx_str_t               token, jwk, forged;
+    ngx_int_t               version;
+    ngx_array_t            *set;
+    ngx_http_users_key_t    ed, es, pub, bad, **slot;
+    ngx_http_users_keys_t   keys;
+
+    CHECK(unit_key(&ed, NGX_HTTP_USERS_ALG_EDDSA, "ed1", "ed1.pem")
+          == NGX_OK && ed.private);
+    CHECK(unit_key(&es, NGX_HTTP_USERS_ALG_ES256, "es1", "es1.pem")
+          == NGX_OK && es.private);
+    CHECK(unit_key(&pub, NGX_HTTP_USERS_ALG_EDDSA, "edpub", "ed2.pub.pem")
+          == NGX_OK && !pub.private);
+
+    /* a key of another algorithm or curve, or no key at all */
+    CHECK(unit_key(&bad, NGX_HTTP_USERS_ALG_ES256, "x", "ed1.pem")
+          == NGX_DECLINED);
+    CHECK(unit_key(&bad, NGX_HTTP_USERS_ALG_ES256, "x", "p384.pem")
+          == NGX_DECLINED);
+    CHECK(unit_key(&bad, NGX_HTTP_USERS_ALG_EDDSA, "x", "es1.pub.pem")
+          == NGX_DECLINED);
+    CHECK(unit_key(&bad, NGX_HTTP_USERS_ALG_EDDSA, "x", "hs1.secret")
+          == NGX_DECLINED);
+    ERR_clear_error();
+
+    set = ngx_array_create(pool, 3, sizeof(ngx_http_users_key_t *));
+    slot = ngx_array_push(set);
+    *slot = &ed;
+    slot = ngx_array_push(set);
+    *slot = &es;
+    slot = ngx_array_push(set);
+    *slot = &pub;
+
+    keys = fuzz_keys;
+    keys.keys = set;
+    keys.signer = &ed;
+
+    /* each key's tokens verify, named by their kid */
+    CHECK(ngx_http_users_jwt_issue(pool, &ed, 42, 3, FUZZ_NOW, 60, &token)
+          == NGX_OK);
+    CHECK(strncmp((char *) token.data,
+                  "eyJhbGciOiJFZERTQSIsImtpZCI6ImVkMSIsInR5cCI6IkpXVCJ9.",
+                  53) == 0);
+    CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW, &ngx_shim_log,
+                                    &sub, &version)
+          == NGX_OK && sub == 42 && version == 3);
+
+    /* the same signature under another key's kid */
+    forged.len = token.len + 1;
+    forged.data = ngx_pnalloc(pool, forged.len + 64);
+    dot = strchr((char *) token.data, '.');
+    p = ngx_cpymem(forged.data,
+                   "eyJhbGciOiJFZERTQSIsImtpZCI6ImVkcHViIiwidHlwIjoiSldUIn0",
+                   55);
+    p = ngx_cpymem(p, dot, token.data + token.len - (u_char *) dot);
+    forged.len = p - forged.data;
+    CHECK(ngx_http_users_jwt_verify(&keys, &forged, FUZZ_NOW, &ngx_shim_log,
+                                    &sub, &version)
+          == NGX_DECLINED);
+
+    CHECK(ngx_http_users_jwt_issue(pool, &es, 7, 0, FUZZ_NOW, 60, &token)
+          == NGX_OK);
+    CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW, &ngx_shim_log,
+                                    &sub, &version)
+          == NGX_OK && sub == 7);
+
+    /* an ES256 signature flipped */
+    token.data[token.len - 5] ^= (token.data[token.len - 5] == 'A') ? 2 : 1;
+    CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW, &ngx_shim_log,
+                                    &sub, &version)
+          == NGX_DECLINED);
+
+    /* no kid: the secret, and only when there is one */
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 9, 0, FUZZ_NOW, 60,
+                                   &token)
+          == NGX_OK);
+    CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW, &ngx_shim_log,
+                                    &sub, &version)
+          == NGX_OK && sub == 9);
+    keys.secret = NULL;
+    CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW, &ngx_shim_log,
+                                    &sub, &version)
+          == NGX_DECLINED);
+
+    /* a public key never signs, and publishes only its public half */
+    CHECK(ngx_http_users_jwt_issue(pool, &pub, 1, 0, FUZZ_NOW, 60, &token)
+          == NGX_ERROR);
+    CHECK(ngx_http_users_jwk_json(pool, &pub, &jwk) == NGX_OK
+          && jwk.len == sizeof("{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+                               "\"x\":\"\",\"kid\":\"edpub\","
+                               "\"alg\":\"EdDSA\",\"use\":\"sig\"}")
+                        - 1 + 43);
+    CHECK(ngx_http_users_jwk_json(pool, &fuzz_key, &jwk) == NGX_DECLINED);
+
+    ngx_http_users_jwk_free(&ed);
+    ngx_http_users_jwk_free(&es);
+    ngx_http_users_jwk_free(&pub);
+    CHECK(es.pkey == NULL && ed.sk[0] == 0 && ed.sk[63] == 0);
+}
+
+
 int
 main(void)
 {
@@ -1277,6 +1432,7 @@ main(void)
     test_bearer();
     test_jwt_issue();
     test_jwt_forgeries();
+    test_jwt_keys();
 
     ngx_destroy_pool(pool);
 

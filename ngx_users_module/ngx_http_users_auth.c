@@ -90,7 +90,7 @@ ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
 
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    rc = ngx_http_users_jwt_verify(&umcf->jwt_secret, &token, ngx_time(),
+    rc = ngx_http_users_jwt_verify(&umcf->jwt_keys, &token, ngx_time(),
                                    r->connection->log, &id, &version);
 
     if (rc != NGX_OK) {
@@ -565,7 +565,7 @@ ngx_http_users_login_token(ngx_http_request_t *r)
 
     if (ngx_http_users_parse_id(&login->id, &id) != NGX_OK
         || version == NGX_ERROR
-        || ngx_http_users_jwt_issue(r->pool, &umcf->jwt_secret, id, version,
+        || ngx_http_users_jwt_issue(r->pool, umcf->jwt_keys.signer, id, version,
                                     ngx_time(), umcf->jwt_ttl, &token)
            != NGX_OK)
     {

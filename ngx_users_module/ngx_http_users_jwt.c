@@ -2,10 +2,14 @@
 /*
  * Copyright (C) ngx_users authors
  *
- * HS256 access tokens with libjwt 1.10.2.  That version matches "alg"
+ * Access tokens.  A token names its key with "kid" (none: the
+ * users_jwt_secret) and is checked with that key and its algorithm only.
+ * HS256 signatures are verified by libjwt 1.10.2, which matches "alg"
  * case-insensitively, skips the signature when its key is empty and reads
  * a claim that is not an integer as 0, so a token is checked here before
- * libjwt sees it and its claims are typed here after.
+ * libjwt sees it and its claims are typed here after.  EdDSA and ES256
+ * signatures are verified in ngx_http_users_jwk.c (libjwt 1.10.2 has no
+ * EdDSA), and their payload goes through the same claim checks.
  */
 
 
@@ -14,8 +18,14 @@
 #include <jwt.h>
 
 
-static ngx_int_t ngx_http_users_jwt_precheck(ngx_str_t *token);
-static ngx_int_t ngx_http_users_jwt_header(ngx_str_t *part);
+static ngx_int_t ngx_http_users_jwt_precheck(ngx_str_t *token,
+    ngx_http_users_keys_t *keys, ngx_log_t *log, ngx_http_users_key_t **key);
+static ngx_int_t ngx_http_users_jwt_header(ngx_str_t *part,
+    ngx_http_users_keys_t *keys, ngx_log_t *log, ngx_http_users_key_t **key);
+static ngx_int_t ngx_http_users_jwt_decode(ngx_http_users_key_t *key,
+    ngx_str_t *token, jwt_t **jwt);
+static ngx_int_t ngx_http_users_jwt_asymmetric(ngx_http_users_key_t *key,
+    ngx_str_t *token, jwt_t **jwt);
 static ngx_int_t ngx_http_users_jwt_claims(jwt_t *jwt, time_t now,
     int64_t *sub, ngx_int_t *version, time_t *expires);
 static ngx_int_t ngx_http_users_jwt_integer(jwt_t *jwt, const char *claim,
@@ -55,46 +65,77 @@ ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token)
 }
 
 
+/*
+ * The header and claims as libjwt 1.10.2 would write them (sorted keys),
+ * with the signer's kid; the signature from ngx_http_users_jwk.c.
+ */
+
 ngx_int_t
-ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret, int64_t sub,
-    ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token)
+ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
+    int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token)
 {
-    char   *text;
-    jwt_t  *jwt;
-    u_char  id[NGX_INT64_LEN + 1];
+    u_char     *p, *last;
+    u_char      header[NGX_HTTP_USERS_KID_MAX + 64];
+    u_char      claims[2 * NGX_TIME_T_LEN + NGX_INT64_LEN + NGX_INT_T_LEN
+                       + 64];
+    u_char      sig[NGX_HTTP_USERS_SIG_MAX];
+    size_t      sig_len;
+    ngx_str_t   part[3], input, dst;
 
-    if (jwt_new(&jwt) != 0) {
-        return NGX_ERROR;
+    last = header + sizeof(header);
+
+    p = ngx_slprintf(header, last, "{\"alg\":\"%V\"",
+                     &ngx_http_users_alg_names[key->alg]);
+
+    if (key->kid.len) {
+        p = ngx_slprintf(p, last, ",\"kid\":\"%V\"", &key->kid);
     }
 
-    (void) ngx_sprintf(id, "%L%Z", sub);
+    p = ngx_slprintf(p, last, ",\"typ\":\"JWT\"}");
 
-    text = NULL;
+    part[0].data = header;
+    part[0].len = p - header;
 
-    if (jwt_add_grant(jwt, "sub", (char *) id) != 0
-        || jwt_add_grant_int(jwt, "iat", now) != 0
-        || jwt_add_grant_int(jwt, "exp", now + ttl) != 0
-        || jwt_add_grant_int(jwt, "ver", version) != 0
-        || jwt_set_alg(jwt, JWT_ALG_HS256, secret->data, (int) secret->len)
-           != 0
-        || (text = jwt_encode_str(jwt)) == NULL)
-    {
-        jwt_free(jwt);
-        return NGX_ERROR;
-    }
+    p = ngx_slprintf(claims, claims + sizeof(claims),
+                     "{\"exp\":%T,\"iat\":%T,\"sub\":\"%L\",\"ver\":%i}",
+                     now + ttl, now, sub, version);
 
-    jwt_free(jwt);
+    part[1].data = claims;
+    part[1].len = p - claims;
 
-    token->len = ngx_strlen(text);
-
-    token->data = ngx_pnalloc(pool, token->len + 1);
+    token->data = ngx_pnalloc(pool, ngx_base64_encoded_length(part[0].len)
+                                    + ngx_base64_encoded_length(part[1].len)
+                                    + ngx_base64_encoded_length(sizeof(sig))
+                                    + 3);
     if (token->data == NULL) {
-        ngx_free(text);
         return NGX_ERROR;
     }
 
-    ngx_memcpy(token->data, text, token->len + 1);
-    ngx_free(text);
+    dst.data = token->data;
+    ngx_encode_base64url(&dst, &part[0]);
+    dst.data[dst.len] = '.';
+
+    input.data = token->data;
+    input.len = dst.len + 1;
+
+    dst.data = token->data + input.len;
+    ngx_encode_base64url(&dst, &part[1]);
+    input.len += dst.len;
+
+    if (ngx_http_users_jwk_sign(key, &input, sig, &sig_len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    token->data[input.len] = '.';
+
+    part[2].data = sig;
+    part[2].len = sig_len;
+
+    dst.data = token->data + input.len + 1;
+    ngx_encode_base64url(&dst, &part[2]);
+
+    token->len = input.len + 1 + dst.len;
+    token->data[token->len] = '\0';
 
     return NGX_OK;
 }
@@ -103,9 +144,12 @@ ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret, int64_t sub,
 /*
  * Each worker remembers the tokens it verified lately, so that a client's
  * next requests skip libjwt (a third of a request's instructions, mostly
- * allocations): the same bytes under the same secret verify the same way,
- * and only the expiry still moves.  Revocation is unaffected: it is
- * checked against the user's row on every request.
+ * allocations, or an EdDSA or ES256 verification): the same bytes under
+ * the same key set verify the same way, and only the expiry still moves.
+ * The key set changes only by a reload, whose new workers start with
+ * empty caches, so a dropped key's tokens are never served from here.
+ * Revocation is unaffected: it is checked against the user's row on every
+ * request.
  */
 
 typedef struct {
@@ -132,20 +176,14 @@ ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle)
 
 
 ngx_int_t
-ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
-    ngx_log_t *log, int64_t *sub, ngx_int_t *version)
+ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys, ngx_str_t *token,
+    time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version)
 {
-    int                           err;
     jwt_t                        *jwt;
-    u_char                        text[NGX_HTTP_USERS_TOKEN_MAX + 1];
     time_t                        expires;
     ngx_int_t                     rc;
+    ngx_http_users_key_t         *key;
     ngx_http_users_jwt_cached_t  *cached;
-
-    /* with an empty key libjwt would not check the signature at all */
-    if (secret->len == 0 || secret->len > NGX_MAX_INT32_VALUE) {
-        return NGX_ERROR;
-    }
 
     cached = NULL;
     expires = 0;
@@ -175,28 +213,23 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0, "users token cache miss");
 
-    rc = ngx_http_users_jwt_precheck(token);
+    rc = ngx_http_users_jwt_precheck(token, keys, log, &key);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    ngx_memcpy(text, token->data, token->len);
-    text[token->len] = '\0';
+    rc = (key->alg == NGX_HTTP_USERS_ALG_HS256)
+         ? ngx_http_users_jwt_decode(key, token, &jwt)
+         : ngx_http_users_jwt_asymmetric(key, token, &jwt);
 
-    err = jwt_decode(&jwt, (char *) text, secret->data, (int) secret->len);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "users token signature of kid \"%V\": %i", &key->kid, rc);
 
-    if (err != 0) {
-        return (err == ENOMEM) ? NGX_ERROR : NGX_DECLINED;
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    /* HS384 and HS512 would verify with our secret too */
-
-    if (jwt_get_alg(jwt) == JWT_ALG_HS256) {
-        rc = ngx_http_users_jwt_claims(jwt, now, sub, version, &expires);
-
-    } else {
-        rc = NGX_DECLINED;
-    }
+    rc = ngx_http_users_jwt_claims(jwt, now, sub, version, &expires);
 
     jwt_free(jwt);
 
@@ -212,13 +245,137 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
 }
 
 
+static ngx_int_t
+ngx_http_users_jwt_decode(ngx_http_users_key_t *key, ngx_str_t *token,
+    jwt_t **jwt)
+{
+    int     err;
+    u_char  text[NGX_HTTP_USERS_TOKEN_MAX + 1];
+
+    /* with an empty key libjwt would not check the signature at all */
+    if (key->secret.len == 0 || key->secret.len > NGX_MAX_INT32_VALUE) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(text, token->data, token->len);
+    text[token->len] = '\0';
+
+    err = jwt_decode(jwt, (char *) text, key->secret.data,
+                     (int) key->secret.len);
+
+    if (err != 0) {
+        return (err == ENOMEM) ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    /* HS384 and HS512 would verify with our secret too */
+
+    if (jwt_get_alg(*jwt) != JWT_ALG_HS256) {
+        jwt_free(*jwt);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 /*
- * Three non-empty base64url parts, and a header that says exactly HS256:
- * libjwt would otherwise take "hs256" or a duplicated "alg".
+ * The signature over "header.payload" by the key, then the payload read
+ * as libjwt reads a verified one (a C string), so that both kinds of
+ * token meet the same claim checks.
  */
 
 static ngx_int_t
-ngx_http_users_jwt_precheck(ngx_str_t *token)
+ngx_http_users_jwt_asymmetric(ngx_http_users_key_t *key, ngx_str_t *token,
+    jwt_t **jwt)
+{
+    int         err;
+    u_char     *dot1, *dot2, *last;
+    u_char      buf[NGX_HTTP_USERS_TOKEN_MAX + 1];
+    ngx_int_t   rc;
+    ngx_str_t   input, part, decoded;
+
+    /* the pre-check found exactly two dots */
+    last = token->data + token->len;
+    dot1 = ngx_strlchr(token->data, last, '.');
+    dot2 = ngx_strlchr(dot1 + 1, last, '.');
+
+    input.data = token->data;
+    input.len = dot2 - token->data;
+
+    part.data = dot2 + 1;
+    part.len = last - part.data;
+
+    decoded.data = buf;
+
+    if (ngx_decode_base64url(&decoded, &part) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_users_jwk_verify(key, &input, &decoded);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    part.data = dot1 + 1;
+    part.len = dot2 - part.data;
+
+    if (ngx_decode_base64url(&decoded, &part) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    buf[decoded.len] = '\0';
+
+    if (jwt_new(jwt) != 0) {
+        return NGX_ERROR;
+    }
+
+    err = jwt_add_grants_json(*jwt, (char *) buf);
+
+    if (err != 0) {
+        jwt_free(*jwt);
+        return (err == ENOMEM) ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the key a token's kid names: no other key is ever tried */
+
+ngx_http_users_key_t *
+ngx_http_users_keys_find(ngx_http_users_keys_t *keys, u_char *kid,
+    size_t len)
+{
+    ngx_uint_t              i;
+    ngx_http_users_key_t  **key;
+
+    if (keys->keys == NULL) {
+        return NULL;
+    }
+
+    key = keys->keys->elts;
+
+    for (i = 0; i < keys->keys->nelts; i++) {
+        if (key[i]->kid.len == len
+            && ngx_memcmp(key[i]->kid.data, kid, len) == 0)
+        {
+            return key[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Three non-empty base64url parts, and a header that names a key of the
+ * set and its algorithm exactly: libjwt would otherwise take "hs256" or a
+ * duplicated "alg".
+ */
+
+static ngx_int_t
+ngx_http_users_jwt_precheck(ngx_str_t *token, ngx_http_users_keys_t *keys,
+    ngx_log_t *log, ngx_http_users_key_t **key)
 {
     u_char     *p, *last, *dot[2];
     ngx_str_t   part;
@@ -276,18 +433,26 @@ ngx_http_users_jwt_precheck(ngx_str_t *token)
     part.data = token->data;
     part.len = dot[0] - token->data;
 
-    return ngx_http_users_jwt_header(&part);
+    return ngx_http_users_jwt_header(&part, keys, log, key);
 }
 
 
+/*
+ * Exactly the headers the module issues: "alg", "typ": "JWT" and "kid".
+ * The kid alone chooses the key (no other key is ever tried), and the
+ * key's algorithm must be the token's: an HS256 token under an EdDSA
+ * key's kid, signed with its public bytes, is refused here.
+ */
+
 static ngx_int_t
-ngx_http_users_jwt_header(ngx_str_t *part)
+ngx_http_users_jwt_header(ngx_str_t *part, ngx_http_users_keys_t *keys,
+    ngx_log_t *log, ngx_http_users_key_t **key)
 {
     u_char        buf[NGX_HTTP_USERS_TOKEN_MAX];
-    json_t       *header, *value;
-    ngx_str_t     decoded;
+    json_t       *header, *value, *alg, *kid;
+    ngx_str_t     decoded, *name;
     ngx_int_t     rc;
-    const char   *key;
+    const char   *key_name;
     json_error_t  err;
 
     decoded.data = buf;
@@ -304,28 +469,51 @@ ngx_http_users_jwt_header(ngx_str_t *part)
                ? NGX_ERROR : NGX_DECLINED;
     }
 
-    rc = (json_is_object(header) && json_object_get(header, "alg") != NULL)
+    alg = json_object_get(header, "alg");
+    kid = json_object_get(header, "kid");
+
+    rc = (json_is_object(header) && json_is_string(alg)
+          && (kid == NULL || json_is_string(kid)))
          ? NGX_OK : NGX_DECLINED;
 
-    json_object_foreach(header, key, value) {
+    json_object_foreach(header, key_name, value) {
 
-        if (ngx_strcmp(key, "alg") == 0) {
-            if (json_is_string(value)
-                && ngx_strcmp(json_string_value(value), "HS256") == 0)
-            {
-                continue;
-            }
+        if (ngx_strcmp(key_name, "alg") == 0
+            || ngx_strcmp(key_name, "kid") == 0)
+        {
+            continue;
+        }
 
-        } else if (ngx_strcmp(key, "typ") == 0) {
-            if (json_is_string(value)
-                && ngx_strcmp(json_string_value(value), "JWT") == 0)
-            {
-                continue;
-            }
+        if (ngx_strcmp(key_name, "typ") == 0
+            && json_is_string(value)
+            && ngx_strcmp(json_string_value(value), "JWT") == 0)
+        {
+            continue;
         }
 
         rc = NGX_DECLINED;
         break;
+    }
+
+    if (rc == NGX_OK) {
+        *key = kid ? ngx_http_users_keys_find(keys,
+                                   (u_char *) json_string_value(kid),
+                                   json_string_length(kid))
+                   : keys->secret;
+
+        name = (*key) ? &ngx_http_users_alg_names[(*key)->alg] : NULL;
+
+        if (name == NULL
+            || json_string_length(alg) != name->len
+            || ngx_memcmp(json_string_value(alg), name->data, name->len)
+               != 0)
+        {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                           "users token refused: %s kid, alg \"%s\"",
+                           kid ? (*key ? "the" : "unknown") : "no",
+                           json_string_value(alg));
+            rc = NGX_DECLINED;
+        }
     }
 
     json_decref(header);

@@ -23,8 +23,6 @@ static void ngx_http_users_json_free(void *p);
 static ngx_int_t ngx_http_users_init_process(ngx_cycle_t *cycle);
 static void ngx_http_users_exit_process(ngx_cycle_t *cycle);
 
-static ngx_int_t ngx_http_users_conf_value(ngx_conf_t *cf, ngx_str_t *src,
-    ngx_str_t *value);
 static char *ngx_http_users_pg_conninfo_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_users_pg_pool_set(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -41,10 +39,6 @@ static char *ngx_http_users_first_superuser_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_users_request_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-
-
-/* a secret shorter than this makes HS256 guessable offline */
-#define NGX_HTTP_USERS_JWT_SECRET_MIN  32
 
 
 /* nice values: an unprivileged worker may only lower its threads' priority */
@@ -107,6 +101,13 @@ static ngx_command_t  ngx_http_users_commands[] = {
     { ngx_string("users_jwt_secret"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_users_jwt_secret_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_users_jwt_key,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -339,12 +340,9 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (umcf->jwt_secret.len < NGX_HTTP_USERS_JWT_SECRET_MIN) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"users_api\" needs a JWT secret of at least %d "
-                           "bytes (\"users_jwt_secret\"), got %uz",
-                           NGX_HTTP_USERS_JWT_SECRET_MIN,
-                           umcf->jwt_secret.len);
+    if (ngx_http_users_keys_init(cf, &umcf->jwt_keys, &umcf->jwt_secret)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -512,7 +510,7 @@ ngx_http_users_exit_process(ngx_cycle_t *cycle)
  * some go to libpq as C strings.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_users_conf_value(ngx_conf_t *cf, ngx_str_t *src, ngx_str_t *value)
 {
     char             *env;

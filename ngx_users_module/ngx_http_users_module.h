@@ -49,6 +49,41 @@ typedef struct ngx_http_users_value_s    ngx_http_users_value_t;
 typedef struct ngx_http_users_pw_task_s  ngx_http_users_pw_task_t;
 
 
+/* the algorithms a signing key may have; one per key */
+typedef enum {
+    NGX_HTTP_USERS_ALG_HS256 = 0,
+    NGX_HTTP_USERS_ALG_EDDSA,
+    NGX_HTTP_USERS_ALG_ES256
+} ngx_http_users_alg_e;
+
+#define NGX_HTTP_USERS_KID_MAX        64
+/* a secret shorter than this makes HS256 guessable offline */
+#define NGX_HTTP_USERS_JWT_SECRET_MIN 32
+#define NGX_HTTP_USERS_SIG_MAX        64   /* Ed25519, ES256's r||s */
+
+
+/* a key of users_jwt_key, or users_jwt_secret (no kid) */
+typedef struct {
+    ngx_str_t                 kid;         /* empty: users_jwt_secret */
+    ngx_http_users_alg_e      alg;
+    ngx_str_t                 secret;      /* HS256 */
+    void                     *pkey;        /* ES256: its EVP_PKEY */
+    u_char                    pk[64];      /* Ed25519 pk; P-256 x || y */
+    u_char                    sk[64];      /* Ed25519, libsodium's form */
+    unsigned                  private:1;   /* may sign */
+    unsigned                  sign:1;      /* marked "sign" */
+} ngx_http_users_key_t;
+
+
+/* the key set of one configuration: fixed until the next reload */
+typedef struct {
+    ngx_array_t              *keys;        /* users_jwt_key, by kid */
+    ngx_http_users_key_t     *secret;      /* tokens without kid, if any */
+    ngx_http_users_key_t     *signer;
+    ngx_str_t                 jwks;        /* GET /.well-known/jwks.json */
+} ngx_http_users_keys_t;
+
+
 /* ids of the prepared statements; their SQL is in ngx_http_users_sql.c */
 typedef enum {
     NGX_HTTP_USERS_SQL_AUTH = 0,
@@ -101,6 +136,7 @@ typedef struct {
     ngx_http_users_pg_pool_t *pg_pool;      /* this worker's */
 
     ngx_str_t                 jwt_secret;
+    ngx_http_users_keys_t     jwt_keys;
     time_t                    jwt_ttl;
 
     ngx_thread_pool_t        *thread_pool;
@@ -267,6 +303,9 @@ struct ngx_http_users_ctx_s {
 /* ngx_http_users_module.c */
 extern ngx_module_t  ngx_http_users_module;
 
+ngx_int_t ngx_http_users_conf_value(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_str_t *value);
+
 
 /* ngx_http_users_router.c: route table and users_api */
 char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -422,16 +461,39 @@ ngx_int_t ngx_http_users_form_parse(ngx_pool_t *pool, ngx_str_t *text,
 ngx_int_t ngx_http_users_parse_id(ngx_str_t *text, int64_t *id);
 
 
-/* ngx_http_users_jwt.c: HS256 access tokens */
+/* ngx_http_users_jwk.c: one key: PEM to raw keys, sign, verify, its JWK */
+ngx_int_t ngx_http_users_jwk_load(ngx_http_users_key_t *key, ngx_str_t *pem,
+    char **err);
+void ngx_http_users_jwk_free(ngx_http_users_key_t *key);
+ngx_int_t ngx_http_users_jwk_sign(ngx_http_users_key_t *key, ngx_str_t *input,
+    u_char *sig, size_t *len);
+ngx_int_t ngx_http_users_jwk_verify(ngx_http_users_key_t *key,
+    ngx_str_t *input, ngx_str_t *sig);
+ngx_int_t ngx_http_users_jwk_json(ngx_pool_t *pool, ngx_http_users_key_t *key,
+    ngx_str_t *json);
+extern ngx_str_t  ngx_http_users_alg_names[];
+
+
+/* ngx_http_users_keys.c: users_jwt_key, the signer, the JWKS */
+char *ngx_http_users_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_users_keys_init(ngx_conf_t *cf, ngx_http_users_keys_t *keys,
+    ngx_str_t *secret);
+ngx_int_t ngx_http_users_keys_jwks(ngx_http_request_t *r);
+
+
+/* ngx_http_users_jwt.c: access tokens */
 #define NGX_HTTP_USERS_JWT_CACHE_SIZE  1024   /* tokens per worker */
 #define NGX_HTTP_USERS_JWT_CACHED      256    /* longer ones are not kept */
 
 ngx_int_t ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret,
+ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
     int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token);
-ngx_int_t ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token,
-    time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version);
+ngx_int_t ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys,
+    ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
+    ngx_int_t *version);
 ngx_int_t ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token);
+ngx_http_users_key_t *ngx_http_users_keys_find(ngx_http_users_keys_t *keys,
+    u_char *kid, size_t len);
 
 
 /* ngx_http_users_password.c: Argon2id on the thread pool */

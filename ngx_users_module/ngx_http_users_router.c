@@ -50,6 +50,13 @@ static ngx_http_users_method_t  ngx_http_users_error_methods[] = {
 };
 
 
+static ngx_http_users_method_t  ngx_http_users_jwks_methods[] = {
+    { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
+      0, 0, ngx_http_users_keys_jwks },
+    { 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
 static ngx_http_users_method_t  ngx_http_users_register_methods[] = {
     { NGX_HTTP_POST, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_JSON,
       &ngx_http_users_register_schema, 0, 0, ngx_http_users_auth_register },
@@ -160,6 +167,8 @@ static ngx_http_users_route_t  ngx_http_users_routes[] = {
       ngx_http_users_not_found_methods, 0, 0 },
     { ngx_string("error"), ngx_null_string,
       ngx_http_users_error_methods, 0, 0 },
+    { ngx_string("jwks"), ngx_string("GET"),
+      ngx_http_users_jwks_methods, 0, 0 },
     { ngx_string("auth_register"), ngx_string("POST"),
       ngx_http_users_register_methods, 1, 0 },
     { ngx_string("auth_login"), ngx_string("POST"),

@@ -14,6 +14,9 @@ pkgs=(
     libtext-diff-perl libtest-longstring-perl liblist-moreutils-perl
     libhttp-message-perl libipc-run-perl
     wrk curl ca-certificates tzdata
+    # the signing keys: scripts/keygen.sh, and the independent JWT
+    # implementation of t/945-jwks-interop.t and t/080-keys.t
+    openssl python3-jwt python3-cryptography
     "$@"
 )
 

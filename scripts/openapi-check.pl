@@ -322,6 +322,7 @@ call(GET => '/', expect => 200, also => sub {
 });
 call(GET => '/healthz', expect => 200);
 call(GET => '/readyz', expect => 200);
+call(GET => '/.well-known/jwks.json', expect => 200);
 call(GET => '/openapi.json', expect => 200);
 call(GET => '/docs', expect => 200);
 call(GET => '/redoc', expect => 200);

@@ -78,29 +78,6 @@ sub lock_users {
     return $pid;
 }
 
-# Runs $code in a child and returns a sub that waits for it and returns
-# what $code returned (JSON-able), so that the parent can act meanwhile.
-sub in_background {
-    my ($code) = @_;
-    pipe my $read, my $write or die "pipe: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        close $read;
-        my $value = eval { $code->() };
-        print $write json_encode($@ ? { error => "$@" } : { value => $value });
-        close $write;
-        POSIX::_exit(0);
-    }
-    close $write;
-    return sub {
-        my $out = do { local $/; <$read> };
-        waitpid $pid, 0;
-        my $r = json_decode($out || '{"error":"no result"}');
-        die "background job: $r->{error}" if exists $r->{error};
-        return $r->{value};
-    };
-}
-
 # Under wrk (alice, a new connection a request) for WRK_SECONDS, four of
 # bob's requests held in PostgreSQL (one running, the others queued for
 # the connection) while SIGNAL runs: their statuses, and wrk's result to
@@ -123,8 +100,6 @@ sub held_through {
     waitpid $locker, 0;
     return ($statuses, $wrk);
 }
-
-sub json_encode { JSON::PP->new->canonical->encode($_[0]) }
 
 # $n clients, each sending requests one after the other for $seconds:
 # [start offset, duration, status, body, content type, error] per request.
@@ -378,18 +353,7 @@ subtest 'a body longer than its Content-Length' => sub {
 # wrk's summary: requests, non-2xx responses, socket errors by kind
 sub wrk {
     my ($seconds, @headers) = @_;
-    my @cmd = ('wrk', '-t2', '-c8', "-d${seconds}s", '--timeout', 3 * $F . 's',
-               map({ ('-H', $_) } @headers), "http://127.0.0.1:$port/users/me");
-    return in_background(sub {
-        my $out = `@{[ join ' ', map { "'$_'" } @cmd ]} 2>&1`;
-        my %r = (out => $out, requests => 0, non2xx => 0, connect => 0,
-                 read => 0, write => 0, timeout => 0);
-        $r{requests} = $1 if $out =~ /(\d+) requests in/;
-        $r{non2xx} = $1 if $out =~ /Non-2xx or 3xx responses: (\d+)/;
-        @r{qw(connect read write timeout)} = ($1, $2, $3, $4)
-            if $out =~ /connect (\d+), read (\d+), write (\d+), timeout (\d+)/;
-        return \%r;
-    });
+    return wrk_run($seconds, '/users/me', @headers);
 }
 
 SKIP: {

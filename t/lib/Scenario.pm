@@ -30,7 +30,7 @@ use t::lib::Users ();
 our @EXPORT = qw(
     start_nginx nginx_reload nginx_stop http_request concurrent_requests
     error_log_text pg_ctl json_decode time_factor nginx_pid nginx_workers
-    start_peer http_request_on
+    start_peer http_request_on in_background wrk_run
 );
 
 my @SECTIONS = qw(main_config http_config config post_main_config);
@@ -180,6 +180,52 @@ sub concurrent_requests {
         push @values, $result->{value};
     }
     return @values;
+}
+
+# in_background(sub { ...; return $value }): runs the sub in a child and
+# returns a sub that waits for it and returns what it returned (JSON-able),
+# so that the parent can act meanwhile (reload, signal, stop PostgreSQL).
+sub in_background {
+    my ($code) = @_;
+    pipe my $read, my $write or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        close $read;
+        my $value = eval { $code->() };
+        print $write JSON::PP->new->canonical->encode(
+            $@ ? { error => "$@" } : { value => $value });
+        close $write;
+        POSIX::_exit(0);
+    }
+    close $write;
+    return sub {
+        my $out = do { local $/; <$read> };
+        waitpid $pid, 0;
+        my $r = json_decode($out || '{"error":"no result"}');
+        die "background job: $r->{error}" if exists $r->{error};
+        return $r->{value};
+    };
+}
+
+# wrk_run($seconds, $path, @headers): wrk (2 threads, 8 connections) on
+# $path in the background; the returned sub waits for it and returns
+# {requests, non2xx, connect, read, write, timeout, out}.
+sub wrk_run {
+    my ($seconds, $path, @headers) = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my @cmd = ('wrk', '-t2', '-c8', "-d${seconds}s",
+               '--timeout', 3 * time_factor() . 's',
+               map({ ('-H', $_) } @headers), "http://127.0.0.1:$port$path");
+    return in_background(sub {
+        my $out = `@{[ join ' ', map { "'$_'" } @cmd ]} 2>&1`;
+        my %r = (out => $out, requests => 0, non2xx => 0, connect => 0,
+                 read => 0, write => 0, timeout => 0);
+        $r{requests} = $1 if $out =~ /(\d+) requests in/;
+        $r{non2xx} = $1 if $out =~ /Non-2xx or 3xx responses: (\d+)/;
+        @r{qw(connect read write timeout)} = ($1, $2, $3, $4)
+            if $out =~ /connect (\d+), read (\d+), write (\d+), timeout (\d+)/;
+        return \%r;
+    });
 }
 
 sub error_log_text {
