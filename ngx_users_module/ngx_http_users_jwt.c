@@ -135,10 +135,21 @@ ngx_int_t
 ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
     ngx_log_t *log, int64_t *sub, ngx_int_t *version)
 {
+    time_t  expires;
+
+    return ngx_http_users_jwt_verify_expires(secret, token, now, log, sub,
+                                             version, &expires);
+}
+
+
+ngx_int_t
+ngx_http_users_jwt_verify_expires(ngx_str_t *secret, ngx_str_t *token,
+    time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version,
+    time_t *expires)
+{
     int                           err;
     jwt_t                        *jwt;
     u_char                        text[NGX_HTTP_USERS_TOKEN_MAX + 1];
-    time_t                        expires;
     ngx_int_t                     rc;
     ngx_http_users_jwt_cached_t  *cached;
 
@@ -148,7 +159,7 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
     }
 
     cached = NULL;
-    expires = 0;
+    *expires = 0;
 
     if (ngx_http_users_jwt_cache && token->len <= NGX_HTTP_USERS_JWT_CACHED) {
         cached = &ngx_http_users_jwt_cache[ngx_crc32_short(token->data,
@@ -168,6 +179,7 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
 
             *sub = cached->sub;
             *version = cached->version;
+            *expires = cached->expires;
 
             return NGX_OK;
         }
@@ -192,7 +204,7 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
     /* HS384 and HS512 would verify with our secret too */
 
     if (jwt_get_alg(jwt) == JWT_ALG_HS256) {
-        rc = ngx_http_users_jwt_claims(jwt, now, sub, version, &expires);
+        rc = ngx_http_users_jwt_claims(jwt, now, sub, version, expires);
 
     } else {
         rc = NGX_DECLINED;
@@ -205,7 +217,7 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
         cached->len = token->len;
         cached->sub = *sub;
         cached->version = *version;
-        cached->expires = expires;
+        cached->expires = *expires;
     }
 
     return rc;

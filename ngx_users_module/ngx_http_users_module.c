@@ -69,6 +69,13 @@ static ngx_command_t  ngx_http_users_commands[] = {
       offsetof(ngx_http_users_loc_conf_t, request_id),
       NULL },
 
+    { ngx_string("users_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_users_guard_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, guard),
+      NULL },
+
     { ngx_string("users_pg_conninfo"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_users_pg_conninfo_set,
@@ -212,7 +219,7 @@ ngx_http_users_add_variables(ngx_conf_t *cf)
 
     var->get_handler = ngx_http_users_request_id_variable;
 
-    return NGX_OK;
+    return ngx_http_users_ident_add_variables(cf);
 }
 
 
@@ -247,6 +254,10 @@ ngx_http_users_postconfiguration(ngx_conf_t *cf)
     umcf->request_id_index = ngx_http_get_variable_index(cf,
                                            &ngx_http_users_request_id_name);
     if (umcf->request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_users_guard_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -397,6 +408,7 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      */
 
     ulcf->request_id = NGX_CONF_UNSET;
+    ulcf->guard = NGX_CONF_UNSET_UINT;
 
     return ulcf;
 }
@@ -412,6 +424,8 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_users_main_conf_t  *umcf;
 
     ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
+    ngx_conf_merge_uint_value(conf->guard, prev->guard,
+                              NGX_HTTP_USERS_GUARD_OFF);
 
     if (conf->route == NULL) {
         return NGX_CONF_OK;

@@ -47,6 +47,7 @@ typedef struct ngx_http_users_ctx_s      ngx_http_users_ctx_t;
 typedef struct ngx_http_users_route_s    ngx_http_users_route_t;
 typedef struct ngx_http_users_value_s    ngx_http_users_value_t;
 typedef struct ngx_http_users_pw_task_s  ngx_http_users_pw_task_t;
+typedef struct ngx_http_users_ident_s    ngx_http_users_ident_t;
 
 
 /* ids of the prepared statements; their SQL is in ngx_http_users_sql.c */
@@ -70,6 +71,7 @@ typedef enum {
     NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE,
     NGX_HTTP_USERS_SQL_AVATAR_DELETE,
     NGX_HTTP_USERS_SQL_PUBLIC_PROFILE,
+    NGX_HTTP_USERS_SQL_GUARD,
     NGX_HTTP_USERS_SQL_COUNT
 } ngx_http_users_sql_e;
 
@@ -121,14 +123,23 @@ typedef struct {
     ngx_msec_t                readyz_timeout;
 
     ngx_int_t                 request_id_index;   /* $users_request_id */
-    ngx_flag_t                enabled;            /* some users_api seen */
+    ngx_flag_t                enabled;     /* some users_api or users_auth */
 } ngx_http_users_main_conf_t;
+
+
+/* users_auth: who may pass a guarded location */
+typedef enum {
+    NGX_HTTP_USERS_GUARD_OFF = 0,
+    NGX_HTTP_USERS_GUARD_USER,
+    NGX_HTTP_USERS_GUARD_SUPERUSER
+} ngx_http_users_guard_e;
 
 
 typedef struct {
     ngx_http_users_route_t   *route;
     ngx_http_complex_value_t *id;          /* path parameter, if any */
     ngx_flag_t                request_id;  /* users_request_id */
+    ngx_uint_t                guard;       /* users_auth */
 } ngx_http_users_loc_conf_t;
 
 
@@ -183,6 +194,7 @@ struct ngx_http_users_route_s {
     ngx_http_users_method_t  *methods;     /* ends with method 0 */
     unsigned                  no_store:1;  /* Cache-Control: no-store */
     unsigned                  path_id:1;   /* takes an id argument */
+    unsigned                  rfc6750:1;   /* 401s say error="invalid_token" */
 };
 
 
@@ -223,6 +235,36 @@ typedef struct {
     ngx_str_t                 msg;
     ngx_str_t                 type;
 } ngx_http_users_error_t;
+
+
+/*
+ * The request's bearer token, verified once per request whatever asks
+ * first (a variable in any phase, the guard, the API) and kept with the
+ * request's pool, so that an internal redirect and subrequests see it too
+ * (ngx_http_users_ident.c)
+ */
+struct ngx_http_users_ident_s {
+    ngx_int_t                 rc;          /* NGX_OK: a valid token */
+    char                     *detail;      /* the 401's, if not valid */
+    int64_t                   id;
+    ngx_int_t                 version;
+    time_t                    expires;
+    ngx_str_t                 id_text;     /* NUL-terminated */
+    ngx_str_t                 version_text;
+
+    /* the guard's check of the user's current state */
+    ngx_http_users_pg_op_t    pg;
+    ngx_uint_t                failed;      /* the check's 500 or 503 */
+    ngx_uint_t                refused;     /* the status the guard gave */
+    ngx_str_t                 body;        /* and its JSON, for the filter */
+
+    unsigned                  sent:1;      /* a bearer token was sent */
+    unsigned                  waiting:1;   /* the state check is pending */
+    unsigned                  checked:1;   /* the state is known */
+    unsigned                  current:1;   /* and the token is current */
+    unsigned                  superuser:1;
+    unsigned                  rewrite:1;   /* nginx's page becomes JSON */
+};
 
 
 /* the authenticated caller, from the row of the op's auth statement */
@@ -309,6 +351,8 @@ ngx_uint_t ngx_http_users_pg_error_status(ngx_http_request_t *r,
     PGresult *res);
 ngx_int_t ngx_http_users_send_unauthorized(ngx_http_request_t *r,
     char *detail);
+ngx_int_t ngx_http_users_www_authenticate(ngx_http_request_t *r,
+    ngx_uint_t invalid_token);
 ngx_int_t ngx_http_users_send_invalid(ngx_http_request_t *r,
     ngx_array_t *errors);
 ngx_int_t ngx_http_users_send_invalid_one(ngx_http_request_t *r,
@@ -429,6 +473,9 @@ ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_str_t *secret,
     int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token);
 ngx_int_t ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token,
     time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version);
+ngx_int_t ngx_http_users_jwt_verify_expires(ngx_str_t *secret,
+    ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
+    ngx_int_t *version, time_t *expires);
 ngx_int_t ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token);
 
 
@@ -500,6 +547,19 @@ ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_login(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_me(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_logout(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_auth_verify(ngx_http_request_t *r);
+
+
+/* ngx_http_users_ident.c: the request's token and its variables */
+ngx_http_users_ident_t *ngx_http_users_ident(ngx_http_request_t *r);
+ngx_http_users_ident_t *ngx_http_users_ident_find(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_ident_add_variables(ngx_conf_t *cf);
+
+
+/* ngx_http_users_guard.c: users_auth, in the access phase */
+char *ngx_http_users_guard_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_users_guard_init(ngx_conf_t *cf);
 
 
 /* ngx_http_users_superuser.c: the first superuser */

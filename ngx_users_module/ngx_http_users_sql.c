@@ -258,7 +258,13 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE t.id = $3::bigint AND t.is_active"
       " AND coalesce((t.preferences->'privacy_public_profile')::boolean,"
       " true))",
-      3, 1 }
+      3, 1 },
+
+    /* users_auth: the token is current; superuser locations need the flag */
+    [NGX_HTTP_USERS_SQL_GUARD] =
+    { ngx_string("users_guard"),
+      "SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER,
+      2, 1 }
 };
 
 
