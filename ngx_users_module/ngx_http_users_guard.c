@@ -168,7 +168,7 @@ ngx_http_users_guard_handler(ngx_http_request_t *r)
         return ngx_http_users_guard_refuse(r, ident, ident->failed);
     }
 
-    if (!ident->checked) {
+    if (ngx_http_users_revocation_check(r, ident) != NGX_OK) {
         return ngx_http_users_guard_check(r, ident);
     }
 
@@ -189,9 +189,10 @@ ngx_http_users_guard_handler(ngx_http_request_t *r)
 
 
 /*
- * The user's current state, one statement through the pool: the request
- * waits in the access phase, as auth_request's does for its subrequest,
- * and the phase runs again with the answer.
+ * The user's state when shared memory cannot say: one statement through
+ * the pool, and kept there.  The request waits in its phase, as
+ * auth_request's does for its subrequest, and the phase runs again with
+ * the answer.
  */
 
 static ngx_int_t
@@ -206,10 +207,9 @@ ngx_http_users_guard_check(ngx_http_request_t *r,
     op = &ident->pg;
     ngx_memzero(op, sizeof(ngx_http_users_pg_op_t));
 
-    op->stmt = NGX_HTTP_USERS_SQL_GUARD;
+    op->stmt = NGX_HTTP_USERS_SQL_AUTH_STATE;
     op->values[0] = (const char *) ident->id_text.data;
-    op->values[1] = (const char *) ident->version_text.data;
-    op->nparams = 2;
+    op->nparams = 1;
     op->handler = ngx_http_users_guard_checked;
     op->data = r;
     op->log = r->connection->log;
@@ -230,6 +230,7 @@ static void
 ngx_http_users_guard_checked(ngx_http_users_pg_op_t *op, PGresult *res)
 {
     ngx_connection_t        *c;
+    ngx_http_users_state_t   state;
     ngx_http_request_t      *r;
     ngx_http_users_ident_t  *ident;
 
@@ -249,10 +250,11 @@ ngx_http_users_guard_checked(ngx_http_users_pg_op_t *op, PGresult *res)
         ident->failed = ngx_http_users_pg_error_status(r, res);
 
     } else {
-        ident->checked = 1;
-        ident->current = (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0));
-        ident->superuser = ident->current
-                           && PQgetvalue(res, 0, 0)[0] == 't';
+        ngx_http_users_revocation_row(res, &state);
+        ngx_http_users_revocation_apply(ident, &state);
+        ngx_http_users_revocation_loaded(
+            ngx_http_get_module_main_conf(r, ngx_http_users_module),
+            ident->id, &state);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,

@@ -209,6 +209,9 @@ ngx_http_users_ident_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* what shared memory knows, without a query (none in a variable) */
+    (void) ngx_http_users_revocation_check(r, ident);
+
     if (ident->rc != NGX_OK || (ident->checked && !ident->current)) {
         v->not_found = 1;
         return NGX_OK;

@@ -71,7 +71,11 @@ typedef enum {
     NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE,
     NGX_HTTP_USERS_SQL_AVATAR_DELETE,
     NGX_HTTP_USERS_SQL_PUBLIC_PROFILE,
-    NGX_HTTP_USERS_SQL_GUARD,
+    NGX_HTTP_USERS_SQL_VERIFY,
+    NGX_HTTP_USERS_SQL_AUTH_STATE,
+    NGX_HTTP_USERS_SQL_AUTH_LISTEN,
+    NGX_HTTP_USERS_SQL_AUTH_CHANGES,
+    NGX_HTTP_USERS_SQL_AUTH_HEARTBEAT,
     NGX_HTTP_USERS_SQL_COUNT
 } ngx_http_users_sql_e;
 
@@ -110,6 +114,9 @@ typedef struct {
     size_t                    pw_memlimit;
     ngx_int_t                 pw_priority;
     ngx_str_t                 dummy_hash;   /* verified for unknown emails */
+
+    ngx_shm_zone_t           *state_zone;   /* revocation state */
+    size_t                    state_size;
 
     ngx_shm_zone_t           *throttle_zone;
     ngx_uint_t                throttle_failures;
@@ -309,6 +316,15 @@ struct ngx_http_users_ctx_s {
 /* ngx_http_users_module.c */
 extern ngx_module_t  ngx_http_users_module;
 
+/* the context of a shared zone: its header, in its slab pool */
+typedef struct {
+    void                     *sh;
+    ngx_slab_pool_t          *shpool;
+} ngx_http_users_shm_ctx_t;
+
+ngx_int_t ngx_http_users_shm_attach(ngx_shm_zone_t *shm_zone, void *data,
+    size_t size);
+
 
 /* ngx_http_users_router.c: route table and users_api */
 char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -365,11 +381,18 @@ ngx_int_t ngx_http_users_header_filter_init(ngx_conf_t *cf);
 
 /* ngx_http_users_pg.c: the per-worker PostgreSQL pool */
 typedef void (*ngx_http_users_pg_hook_pt)(void *data);
+typedef void (*ngx_http_users_pg_notify_pt)(void *data, PGnotify *notify);
 
 ngx_int_t ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf);
+ngx_http_users_pg_pool_t *ngx_http_users_pg_pool_create(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf, ngx_http_users_pg_conf_t *conf);
+void ngx_http_users_pg_pool_close(ngx_http_users_pg_pool_t *pool);
 void ngx_http_users_pg_on_connect(ngx_http_users_pg_pool_t *pool,
     ngx_http_users_pg_hook_pt handler, void *data);
+void ngx_http_users_pg_on_notify(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_pg_notify_pt notify, ngx_http_users_pg_hook_pt closed,
+    void *data);
 void ngx_http_users_pg_exit_process(ngx_cycle_t *cycle);
 void ngx_http_users_pg_run(ngx_http_users_pg_pool_t *pool,
     ngx_http_users_pg_op_t *op);
@@ -560,6 +583,45 @@ ngx_int_t ngx_http_users_ident_add_variables(ngx_conf_t *cf);
 char *ngx_http_users_guard_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_users_guard_init(ngx_conf_t *cf);
+
+
+/* ngx_http_users_revocation.c: users' revocation state, shared memory */
+
+/* the columns of NGX_HTTP_USERS_SQL_AUTH_STATE */
+typedef enum {
+    NGX_HTTP_USERS_STATE_VERSION = 0,
+    NGX_HTTP_USERS_STATE_ACTIVE,
+    NGX_HTTP_USERS_STATE_SUPERUSER,
+    NGX_HTTP_USERS_STATE_SEQ
+} ngx_http_users_state_col_e;
+
+typedef struct {
+    int64_t                   auth_seq;    /* of the user's last change */
+    ngx_int_t                 version;     /* -1: the user is gone */
+    unsigned                  active:1;
+    unsigned                  superuser:1;
+} ngx_http_users_state_t;
+
+char *ngx_http_users_revocation_zone(ngx_conf_t *cf,
+    ngx_http_users_main_conf_t *umcf);
+ngx_int_t ngx_http_users_revocation_check(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident);
+void ngx_http_users_revocation_apply(ngx_http_users_ident_t *ident,
+    ngx_http_users_state_t *state);
+void ngx_http_users_revocation_loaded(ngx_http_users_main_conf_t *umcf,
+    int64_t id, ngx_http_users_state_t *state);
+void ngx_http_users_revocation_changed(ngx_http_users_main_conf_t *umcf,
+    int64_t id, ngx_http_users_state_t *state);
+void ngx_http_users_revocation_reset(ngx_http_users_main_conf_t *umcf);
+void ngx_http_users_revocation_row(PGresult *res,
+    ngx_http_users_state_t *state);
+
+
+/* ngx_http_users_listener.c: LISTEN for changes, one per worker */
+ngx_int_t ngx_http_users_listener_init_process(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf);
+void ngx_http_users_listener_exit_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_users_listener_synced(void);
 
 
 /* ngx_http_users_superuser.c: the first superuser */

@@ -81,7 +81,7 @@ static ngx_http_users_method_t  ngx_http_users_test_token_methods[] = {
 /* the caller's row is read: a revoked token is refused */
 static ngx_http_users_method_t  ngx_http_users_verify_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_GUARD, 0, ngx_http_users_auth_verify },
+      NGX_HTTP_USERS_SQL_VERIFY, 0, ngx_http_users_auth_verify },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 
