@@ -39,6 +39,9 @@ static ngx_int_t ngx_http_users_login_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_verified(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_token(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_logout_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_verify_loaded(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_verify_answer(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident);
 
 
 static ngx_http_users_field_t  ngx_http_users_register_fields[] = {
@@ -202,28 +205,94 @@ ngx_http_users_auth_me(ngx_http_request_t *r)
 }
 
 
-/* GET /auth/verify: who the token is, for auth_request */
+/*
+ * GET /auth/verify: who the token is, for auth_request, which asks on
+ * every request: the shared state answers without a query when it knows
+ * the user, else one load puts the user there.
+ */
 
 ngx_int_t
 ngx_http_users_auth_verify(ngx_http_request_t *r)
 {
-    ngx_str_t              superuser;
-    ngx_http_users_ctx_t  *ctx;
+    ngx_str_t               id;
+    ngx_http_users_ident_t  *ident;
 
-    static ngx_str_t  user_id = ngx_string("X-User-Id");
-    static ngx_str_t  user_superuser = ngx_string("X-User-Superuser");
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ident->checked) {
+        return ngx_http_users_verify_answer(r, ident);
+    }
+
+    id = ident->id_text;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_AUTH_STATE, 1, &id,
+                                ngx_http_users_verify_loaded);
+}
+
+
+static ngx_int_t
+ngx_http_users_verify_loaded(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_state_t       state;
+    ngx_http_users_ident_t      *ident;
+    ngx_http_users_main_conf_t  *umcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    ngx_http_users_revocation_row(ctx->res, &state);
+    ngx_http_users_revocation_apply(ident, &state);
+    ngx_http_users_revocation_loaded(umcf, ident->id, &state);
+
+    return ngx_http_users_verify_answer(r, ident);
+}
+
+
+static ngx_int_t
+ngx_http_users_verify_answer(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident)
+{
+    ngx_str_t  superuser;
+
+    static ngx_str_t  user_id = ngx_string("X-User-Id");
+    static ngx_str_t  user_superuser = ngx_string("X-User-Superuser");
+    static ngx_str_t  session_id = ngx_string("X-Session-Id");
+
+    if (!ident->current) {
+        return ngx_http_users_send_unauthorized(r,
+                                            "Could not validate credentials");
+    }
+
+    if (ngx_http_users_ident_session(r, ident) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ngx_str_set(&superuser, "0");
 
-    if (ctx->user.superuser) {
+    if (ident->superuser) {
         ngx_str_set(&superuser, "1");
     }
 
-    if (ngx_http_users_add_header(r, &user_id, &ctx->user_id_text) != NGX_OK
+    if (ngx_http_users_add_header(r, &user_id, &ident->id_text) != NGX_OK
         || ngx_http_users_add_header(r, &user_superuser, &superuser)
-           != NGX_OK)
+           != NGX_OK
+        || (ident->sid.len
+            && ngx_http_users_add_header(r, &session_id, &ident->sid)
+               != NGX_OK))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

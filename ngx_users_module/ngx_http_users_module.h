@@ -71,7 +71,6 @@ typedef enum {
     NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE,
     NGX_HTTP_USERS_SQL_AVATAR_DELETE,
     NGX_HTTP_USERS_SQL_PUBLIC_PROFILE,
-    NGX_HTTP_USERS_SQL_VERIFY,
     NGX_HTTP_USERS_SQL_AUTH_STATE,
     NGX_HTTP_USERS_SQL_AUTH_LISTEN,
     NGX_HTTP_USERS_SQL_AUTH_CHANGES,
@@ -258,6 +257,8 @@ struct ngx_http_users_ident_s {
     time_t                    expires;
     ngx_str_t                 id_text;     /* NUL-terminated */
     ngx_str_t                 version_text;
+    ngx_str_t                 token;       /* in the request's header */
+    ngx_str_t                 sid;         /* its "sid" claim, if any */
 
     /* the guard's check of the user's current state */
     ngx_http_users_pg_op_t    pg;
@@ -271,6 +272,7 @@ struct ngx_http_users_ident_s {
     unsigned                  current:1;   /* and the token is current */
     unsigned                  superuser:1;
     unsigned                  rewrite:1;   /* nginx's page becomes JSON */
+    unsigned                  sid_read:1;
 };
 
 
@@ -576,6 +578,8 @@ ngx_int_t ngx_http_users_auth_verify(ngx_http_request_t *r);
 /* ngx_http_users_ident.c: the request's token and its variables */
 ngx_http_users_ident_t *ngx_http_users_ident(ngx_http_request_t *r);
 ngx_http_users_ident_t *ngx_http_users_ident_find(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_ident_session(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident);
 ngx_int_t ngx_http_users_ident_add_variables(ngx_conf_t *cf);
 
 

@@ -78,10 +78,10 @@ static ngx_http_users_method_t  ngx_http_users_test_token_methods[] = {
 };
 
 
-/* the caller's row is read: a revoked token is refused */
+/* folded: the state in shared memory answers, or its own load does */
 static ngx_http_users_method_t  ngx_http_users_verify_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_VERIFY, 0, ngx_http_users_auth_verify },
+      NGX_HTTP_USERS_SQL_AUTH_STATE, 1, ngx_http_users_auth_verify },
     { 0, 0, 0, NULL, 0, 0, NULL }
 };
 

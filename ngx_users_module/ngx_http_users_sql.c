@@ -260,15 +260,9 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " true))",
       3, 1 },
 
-    /* GET /auth/verify: the token is current, and the superuser flag */
-    [NGX_HTTP_USERS_SQL_VERIFY] =
-    { ngx_string("users_verify"),
-      "SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1 },
-
     /*
-     * A user's revocation state, for shared memory; auth_seq orders it
-     * against the notified changes.  Columns: ngx_http_users_state_col_e.
+     * A user's revocation state, for shared memory (users_auth, GET
+     * /auth/verify); auth_seq orders it against the notified changes.  Columns: ngx_http_users_state_col_e.
      */
     [NGX_HTTP_USERS_SQL_AUTH_STATE] =
     { ngx_string("users_auth_state"),

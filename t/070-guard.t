@@ -20,6 +20,9 @@ users_sql("UPDATE users SET is_active = false WHERE id = $inactive");
 our $expired = users_token($alice, exp => time - 5);
 our $forged = users_token($alice, secret => 'x' x 40);
 our $oversized = 'a' x 5000;
+our $sid_token = users_token($alice, claims => sprintf(
+    '{"sub":"%s","iat":%d,"exp":%d,"ver":0,"sid":"s-123"}',
+    $alice, time, time + 600));
 
 # the upstream of the proxy_pass blocks: another server of this nginx
 our $upstream = <<'_EOC_';
@@ -36,8 +39,9 @@ repeat_each(1);
 
 # Assertions per block: 3 (status, body, no [error]) per request, plus one
 # per header checked (TEST 2, 11, 14 and 15 one, TEST 12 three, TEST 3 six);
-# TEST 3 has 6 requests, TEST 9, 14, 15 and 16 two.
-plan tests => repeat_each() * (3 * blocks() + 40);
+# TEST 3 has 6 requests, TEST 9, 14, 15, 16 and 17 two (TEST 17 checks a
+# header of its second).
+plan tests => repeat_each() * (3 * blocks() + 44);
 
 no_shuffle();
 run_tests();
@@ -345,5 +349,27 @@ GET /auth/verify
 [200, 401]
 --- response_body_like eval
 ["guard-alice", "Not authenticated"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 17: a token's sid claim: $users_session_id and X-Session-Id
+--- config
+    include $TEST_NGINX_CONF_DIR/users_locations.conf;
+    location = /s {
+        users_auth user;
+        return 200 "sid=[$users_session_id]\n";
+    }
+--- request eval
+["GET /s", "GET /auth/verify"]
+--- more_headers eval
+["Authorization: Bearer $::sid_token", "Authorization: Bearer $::sid_token"]
+--- error_code eval
+[200, 204]
+--- response_headers_like eval
+["", "X-Session-Id: s-123"]
+--- response_body eval
+["sid=[s-123]\n", ""]
 --- no_error_log
 [error]

@@ -88,9 +88,11 @@ subtest 'logout on A' => sub {
     my $token = users_token($id);
     warm($token);
     is(on_b(GET => '/auth/me', bearer($token)), 200, 'the API on B too');
+    is(on_b(GET => '/auth/verify', bearer($token)), 204, 'and /auth/verify');
     is(on_a(POST => '/auth/logout', bearer($token)), 204, 'logged out on A');
     refused_within_a_second(GET => '/guarded', $token, 401, 'logout');
     is(on_b(GET => '/auth/me', bearer($token)), 401, 'and the API on B');
+    is(on_b(GET => '/auth/verify', bearer($token)), 401, 'and /auth/verify');
 };
 
 subtest 'password change on A' => sub {
