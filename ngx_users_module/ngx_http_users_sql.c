@@ -262,7 +262,8 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
 
     /*
      * A user's revocation state, for shared memory (users_auth, GET
-     * /auth/verify); auth_seq orders it against the notified changes.  Columns: ngx_http_users_state_col_e.
+     * /auth/verify); auth_seq orders it against the notified changes.
+     * Columns: ngx_http_users_state_col_e.
      */
     [NGX_HTTP_USERS_SQL_AUTH_STATE] =
     { ngx_string("users_auth_state"),
