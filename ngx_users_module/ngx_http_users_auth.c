@@ -39,6 +39,9 @@ static ngx_int_t ngx_http_users_login_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_verified(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_token(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_logout_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_verify_loaded(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_verify_answer(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident);
 
 
 static ngx_http_users_field_t  ngx_http_users_register_fields[] = {
@@ -72,50 +75,24 @@ _Static_assert(sizeof(ngx_http_users_register_fields)
 ngx_int_t
 ngx_http_users_auth_token(ngx_http_request_t *r, char **detail)
 {
-    u_char                      *p;
-    int64_t                      id;
-    ngx_int_t                    rc, version;
-    ngx_str_t                    token;
-    ngx_http_users_ctx_t        *ctx;
-    ngx_http_users_main_conf_t  *umcf;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_ident_t  *ident;
 
-    if (r->headers_in.authorization == NULL
-        || ngx_http_users_bearer_parse(&r->headers_in.authorization->value,
-                                       &token)
-           != NGX_OK)
-    {
-        *detail = "Not authenticated";
-        return NGX_DECLINED;
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_ERROR;
     }
 
-    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
-
-    rc = ngx_http_users_jwt_verify(&umcf->jwt_keys, &token, ngx_time(),
-                                   r->connection->log, &id, &version);
-
-    if (rc != NGX_OK) {
-        *detail = "Could not validate credentials";
-        return rc;
+    if (ident->rc != NGX_OK) {
+        *detail = ident->detail;
+        return ident->rc;
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
-    p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->user_id = id;
-
-    ctx->user_id_text.data = p;
-    p = ngx_sprintf(p, "%L", id);
-    ctx->user_id_text.len = p - ctx->user_id_text.data;
-    *p++ = '\0';
-
-    ctx->version_text.data = p;
-    p = ngx_sprintf(p, "%i", version);
-    ctx->version_text.len = p - ctx->version_text.data;
-    *p = '\0';
+    ctx->user_id = ident->id;
+    ctx->user_id_text = ident->id_text;
+    ctx->version_text = ident->version_text;
 
     return NGX_OK;
 }
@@ -225,6 +202,102 @@ ngx_http_users_auth_me(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     return ngx_http_users_send_json(r, NGX_HTTP_OK, &ctx->user.json);
+}
+
+
+/*
+ * GET /auth/verify: who the token is, for auth_request, which asks on
+ * every request: the shared state answers without a query when it knows
+ * the user, else one load puts the user there.
+ */
+
+ngx_int_t
+ngx_http_users_auth_verify(ngx_http_request_t *r)
+{
+    ngx_str_t               id;
+    ngx_http_users_ident_t  *ident;
+
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ident->checked) {
+        return ngx_http_users_verify_answer(r, ident);
+    }
+
+    id = ident->id_text;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_AUTH_STATE, 1, &id,
+                                ngx_http_users_verify_loaded);
+}
+
+
+static ngx_int_t
+ngx_http_users_verify_loaded(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_state_t       state;
+    ngx_http_users_ident_t      *ident;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+
+    ngx_http_users_revocation_row(ctx->res, &state);
+    ngx_http_users_revocation_apply(ident, &state);
+    ngx_http_users_revocation_loaded(umcf, ident->id, &state);
+
+    return ngx_http_users_verify_answer(r, ident);
+}
+
+
+static ngx_int_t
+ngx_http_users_verify_answer(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident)
+{
+    ngx_str_t  superuser;
+
+    static ngx_str_t  user_id = ngx_string("X-User-Id");
+    static ngx_str_t  user_superuser = ngx_string("X-User-Superuser");
+    static ngx_str_t  session_id = ngx_string("X-Session-Id");
+
+    if (!ident->current) {
+        return ngx_http_users_send_unauthorized(r,
+                                            "Could not validate credentials");
+    }
+
+    if (ngx_http_users_ident_session(r, ident) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&superuser, "0");
+
+    if (ident->superuser) {
+        ngx_str_set(&superuser, "1");
+    }
+
+    if (ngx_http_users_add_header(r, &user_id, &ident->id_text) != NGX_OK
+        || ngx_http_users_add_header(r, &user_superuser, &superuser)
+           != NGX_OK
+        || (ident->sid.len
+            && ngx_http_users_add_header(r, &session_id, &ident->sid)
+               != NGX_OK))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_users_send_empty(r, NGX_HTTP_NO_CONTENT);
 }
 
 

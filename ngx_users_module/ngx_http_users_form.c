@@ -37,6 +37,11 @@ ngx_http_users_form_parse(ngx_pool_t *pool, ngx_str_t *text,
         ngx_str_null(&fields[i].value);
     }
 
+    /* no query at all: its text has no data to point into */
+    if (text->len == 0) {
+        return NGX_OK;
+    }
+
     buf = ngx_pnalloc(pool, text->len + 1);
     if (buf == NULL) {
         return NGX_ERROR;

@@ -179,14 +179,25 @@ ngx_int_t
 ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys, ngx_str_t *token,
     time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version)
 {
+    time_t  expires;
+
+    return ngx_http_users_jwt_verify_expires(keys, token, now, log, sub,
+                                             version, &expires);
+}
+
+
+ngx_int_t
+ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
+    ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
+    ngx_int_t *version, time_t *expires)
+{
     jwt_t                        *jwt;
-    time_t                        expires;
     ngx_int_t                     rc;
     ngx_http_users_key_t         *key;
     ngx_http_users_jwt_cached_t  *cached;
 
     cached = NULL;
-    expires = 0;
+    *expires = 0;
 
     if (ngx_http_users_jwt_cache && token->len <= NGX_HTTP_USERS_JWT_CACHED) {
         cached = &ngx_http_users_jwt_cache[ngx_crc32_short(token->data,
@@ -206,6 +217,7 @@ ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys, ngx_str_t *token,
 
             *sub = cached->sub;
             *version = cached->version;
+            *expires = cached->expires;
 
             return NGX_OK;
         }
@@ -229,7 +241,7 @@ ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys, ngx_str_t *token,
         return rc;
     }
 
-    rc = ngx_http_users_jwt_claims(jwt, now, sub, version, &expires);
+    rc = ngx_http_users_jwt_claims(jwt, now, sub, version, expires);
 
     jwt_free(jwt);
 
@@ -238,7 +250,7 @@ ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys, ngx_str_t *token,
         cached->len = token->len;
         cached->sub = *sub;
         cached->version = *version;
-        cached->expires = expires;
+        cached->expires = *expires;
     }
 
     return rc;

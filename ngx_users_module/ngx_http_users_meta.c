@@ -89,14 +89,22 @@ ngx_http_users_meta_not_found(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_meta_error(ngx_http_request_t *r)
 {
-    char        *detail;
-    ngx_uint_t   status;
+    char                    *detail;
+    ngx_uint_t               status;
+    ngx_http_users_ident_t  *ident;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         r->keepalive = 0;
     }
 
     status = r->err_status ? r->err_status : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    /* users_auth refused the request before it was redirected here */
+    ident = ngx_http_users_ident_find(r);
+
+    if (ident && ident->refused == status) {
+        return ngx_http_users_send_json(r, status, &ident->body);
+    }
 
     switch (status) {
 

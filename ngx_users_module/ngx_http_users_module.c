@@ -63,6 +63,20 @@ static ngx_command_t  ngx_http_users_commands[] = {
       offsetof(ngx_http_users_loc_conf_t, request_id),
       NULL },
 
+    { ngx_string("users_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_users_guard_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, guard),
+      NULL },
+
+    { ngx_string("users_auth_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_users_main_conf_t, state_size),
+      NULL },
+
     { ngx_string("users_pg_conninfo"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_users_pg_conninfo_set,
@@ -213,7 +227,7 @@ ngx_http_users_add_variables(ngx_conf_t *cf)
 
     var->get_handler = ngx_http_users_request_id_variable;
 
-    return NGX_OK;
+    return ngx_http_users_ident_add_variables(cf);
 }
 
 
@@ -248,6 +262,10 @@ ngx_http_users_postconfiguration(ngx_conf_t *cf)
     umcf->request_id_index = ngx_http_get_variable_index(cf,
                                            &ngx_http_users_request_id_name);
     if (umcf->request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_users_guard_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -289,6 +307,7 @@ ngx_http_users_create_main_conf(ngx_conf_t *cf)
     umcf->throttle_failures = NGX_CONF_UNSET_UINT;
     umcf->throttle_window = NGX_CONF_UNSET;
     umcf->max_body_size = NGX_CONF_UNSET_SIZE;
+    umcf->state_size = NGX_CONF_UNSET_SIZE;
     umcf->readyz_timeout = NGX_CONF_UNSET_MSEC;
 
     return umcf;
@@ -317,6 +336,7 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(umcf->throttle_failures, 10);
     ngx_conf_init_value(umcf->throttle_window, 15 * 60);
     ngx_conf_init_size_value(umcf->max_body_size, 64 * 1024);
+    ngx_conf_init_size_value(umcf->state_size, 1024 * 1024);
     ngx_conf_init_msec_value(umcf->readyz_timeout, 1500);
 
     if (!umcf->enabled) {
@@ -359,6 +379,16 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
         }
     }
 
+    if (umcf->state_size < 8 * ngx_pagesize) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"users_auth_zone\" is too small");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_users_revocation_zone(cf, umcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* computed once in the master, before any worker or thread exists */
 
     if (ngx_http_users_password_dummy(cf->cycle, umcf) != NGX_OK) {
@@ -395,6 +425,7 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
      */
 
     ulcf->request_id = NGX_CONF_UNSET;
+    ulcf->guard = NGX_CONF_UNSET_UINT;
 
     return ulcf;
 }
@@ -410,6 +441,8 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_users_main_conf_t  *umcf;
 
     ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
+    ngx_conf_merge_uint_value(conf->guard, prev->guard,
+                              NGX_HTTP_USERS_GUARD_OFF);
 
     if (conf->route == NULL) {
         return NGX_CONF_OK;
@@ -491,6 +524,10 @@ ngx_http_users_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_users_listener_init_process(cycle, umcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_users_superuser_init_process(cycle, umcf);
 }
 
@@ -498,7 +535,48 @@ ngx_http_users_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_users_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_users_listener_exit_process(cycle);
     ngx_http_users_pg_exit_process(cycle);
+}
+
+
+/*
+ * A zone's init: the header of a zone that outlives the configuration (a
+ * reload, or a zone inherited by the new master) is taken over, so that
+ * old and new workers share it; NGX_DONE asks the caller to set up a new,
+ * zeroed header.
+ */
+
+ngx_int_t
+ngx_http_users_shm_attach(ngx_shm_zone_t *shm_zone, void *data, size_t size)
+{
+    ngx_http_users_shm_ctx_t  *octx = data;
+
+    ngx_http_users_shm_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_calloc(ctx->shpool, size);
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    return NGX_DONE;
 }
 
 

@@ -47,6 +47,7 @@ typedef struct ngx_http_users_ctx_s      ngx_http_users_ctx_t;
 typedef struct ngx_http_users_route_s    ngx_http_users_route_t;
 typedef struct ngx_http_users_value_s    ngx_http_users_value_t;
 typedef struct ngx_http_users_pw_task_s  ngx_http_users_pw_task_t;
+typedef struct ngx_http_users_ident_s    ngx_http_users_ident_t;
 
 
 /* the algorithms a signing key may have; one per key */
@@ -105,6 +106,10 @@ typedef enum {
     NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE,
     NGX_HTTP_USERS_SQL_AVATAR_DELETE,
     NGX_HTTP_USERS_SQL_PUBLIC_PROFILE,
+    NGX_HTTP_USERS_SQL_AUTH_STATE,
+    NGX_HTTP_USERS_SQL_AUTH_LISTEN,
+    NGX_HTTP_USERS_SQL_AUTH_CHANGES,
+    NGX_HTTP_USERS_SQL_AUTH_HEARTBEAT,
     NGX_HTTP_USERS_SQL_COUNT
 } ngx_http_users_sql_e;
 
@@ -145,6 +150,9 @@ typedef struct {
     ngx_int_t                 pw_priority;
     ngx_str_t                 dummy_hash;   /* verified for unknown emails */
 
+    ngx_shm_zone_t           *state_zone;   /* revocation state */
+    size_t                    state_size;
+
     ngx_shm_zone_t           *throttle_zone;
     ngx_uint_t                throttle_failures;
     time_t                    throttle_window;
@@ -157,14 +165,23 @@ typedef struct {
     ngx_msec_t                readyz_timeout;
 
     ngx_int_t                 request_id_index;   /* $users_request_id */
-    ngx_flag_t                enabled;            /* some users_api seen */
+    ngx_flag_t                enabled;     /* some users_api or users_auth */
 } ngx_http_users_main_conf_t;
+
+
+/* users_auth: who may pass a guarded location */
+typedef enum {
+    NGX_HTTP_USERS_GUARD_OFF = 0,
+    NGX_HTTP_USERS_GUARD_USER,
+    NGX_HTTP_USERS_GUARD_SUPERUSER
+} ngx_http_users_guard_e;
 
 
 typedef struct {
     ngx_http_users_route_t   *route;
     ngx_http_complex_value_t *id;          /* path parameter, if any */
     ngx_flag_t                request_id;  /* users_request_id */
+    ngx_uint_t                guard;       /* users_auth */
 } ngx_http_users_loc_conf_t;
 
 
@@ -219,6 +236,7 @@ struct ngx_http_users_route_s {
     ngx_http_users_method_t  *methods;     /* ends with method 0 */
     unsigned                  no_store:1;  /* Cache-Control: no-store */
     unsigned                  path_id:1;   /* takes an id argument */
+    unsigned                  rfc6750:1;   /* 401s say error="invalid_token" */
 };
 
 
@@ -259,6 +277,39 @@ typedef struct {
     ngx_str_t                 msg;
     ngx_str_t                 type;
 } ngx_http_users_error_t;
+
+
+/*
+ * The request's bearer token, verified once per request whatever asks
+ * first (a variable in any phase, the guard, the API) and kept with the
+ * request's pool, so that an internal redirect and subrequests see it too
+ * (ngx_http_users_ident.c)
+ */
+struct ngx_http_users_ident_s {
+    ngx_int_t                 rc;          /* NGX_OK: a valid token */
+    char                     *detail;      /* the 401's, if not valid */
+    int64_t                   id;
+    ngx_int_t                 version;
+    time_t                    expires;
+    ngx_str_t                 id_text;     /* NUL-terminated */
+    ngx_str_t                 version_text;
+    ngx_str_t                 token;       /* in the request's header */
+    ngx_str_t                 sid;         /* its "sid" claim, if any */
+
+    /* the guard's check of the user's current state */
+    ngx_http_users_pg_op_t    pg;
+    ngx_uint_t                failed;      /* the check's 500 or 503 */
+    ngx_uint_t                refused;     /* the status the guard gave */
+    ngx_str_t                 body;        /* and its JSON, for the filter */
+
+    unsigned                  sent:1;      /* a bearer token was sent */
+    unsigned                  waiting:1;   /* the state check is pending */
+    unsigned                  checked:1;   /* the state is known */
+    unsigned                  current:1;   /* and the token is current */
+    unsigned                  superuser:1;
+    unsigned                  rewrite:1;   /* nginx's page becomes JSON */
+    unsigned                  sid_read:1;
+};
 
 
 /* the authenticated caller, from the row of the op's auth statement */
@@ -306,6 +357,15 @@ extern ngx_module_t  ngx_http_users_module;
 ngx_int_t ngx_http_users_conf_value(ngx_conf_t *cf, ngx_str_t *src,
     ngx_str_t *value);
 
+/* the context of a shared zone: its header, in its slab pool */
+typedef struct {
+    void                     *sh;
+    ngx_slab_pool_t          *shpool;
+} ngx_http_users_shm_ctx_t;
+
+ngx_int_t ngx_http_users_shm_attach(ngx_shm_zone_t *shm_zone, void *data,
+    size_t size);
+
 
 /* ngx_http_users_router.c: route table and users_api */
 char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -348,6 +408,8 @@ ngx_uint_t ngx_http_users_pg_error_status(ngx_http_request_t *r,
     PGresult *res);
 ngx_int_t ngx_http_users_send_unauthorized(ngx_http_request_t *r,
     char *detail);
+ngx_int_t ngx_http_users_www_authenticate(ngx_http_request_t *r,
+    ngx_uint_t invalid_token);
 ngx_int_t ngx_http_users_send_invalid(ngx_http_request_t *r,
     ngx_array_t *errors);
 ngx_int_t ngx_http_users_send_invalid_one(ngx_http_request_t *r,
@@ -360,11 +422,18 @@ ngx_int_t ngx_http_users_header_filter_init(ngx_conf_t *cf);
 
 /* ngx_http_users_pg.c: the per-worker PostgreSQL pool */
 typedef void (*ngx_http_users_pg_hook_pt)(void *data);
+typedef void (*ngx_http_users_pg_notify_pt)(void *data, PGnotify *notify);
 
 ngx_int_t ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf);
+ngx_http_users_pg_pool_t *ngx_http_users_pg_pool_create(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf, ngx_http_users_pg_conf_t *conf);
+void ngx_http_users_pg_pool_close(ngx_http_users_pg_pool_t *pool);
 void ngx_http_users_pg_on_connect(ngx_http_users_pg_pool_t *pool,
     ngx_http_users_pg_hook_pt handler, void *data);
+void ngx_http_users_pg_on_notify(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_pg_notify_pt notify, ngx_http_users_pg_hook_pt closed,
+    void *data);
 void ngx_http_users_pg_exit_process(ngx_cycle_t *cycle);
 void ngx_http_users_pg_run(ngx_http_users_pg_pool_t *pool,
     ngx_http_users_pg_op_t *op);
@@ -491,6 +560,9 @@ ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
 ngx_int_t ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys,
     ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
     ngx_int_t *version);
+ngx_int_t ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
+    ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
+    ngx_int_t *version, time_t *expires);
 ngx_int_t ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token);
 ngx_http_users_key_t *ngx_http_users_keys_find(ngx_http_users_keys_t *keys,
     u_char *kid, size_t len);
@@ -566,6 +638,60 @@ ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_login(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_me(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_logout(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_auth_verify(ngx_http_request_t *r);
+
+
+/* ngx_http_users_ident.c: the request's token and its variables */
+ngx_http_users_ident_t *ngx_http_users_ident(ngx_http_request_t *r);
+ngx_http_users_ident_t *ngx_http_users_ident_find(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_ident_session(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident);
+ngx_int_t ngx_http_users_ident_add_variables(ngx_conf_t *cf);
+
+
+/* ngx_http_users_guard.c: users_auth, in the access phase */
+char *ngx_http_users_guard_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_users_guard_init(ngx_conf_t *cf);
+
+
+/* ngx_http_users_revocation.c: users' revocation state, shared memory */
+
+/* the columns of NGX_HTTP_USERS_SQL_AUTH_STATE */
+typedef enum {
+    NGX_HTTP_USERS_STATE_VERSION = 0,
+    NGX_HTTP_USERS_STATE_ACTIVE,
+    NGX_HTTP_USERS_STATE_SUPERUSER,
+    NGX_HTTP_USERS_STATE_SEQ
+} ngx_http_users_state_col_e;
+
+typedef struct {
+    int64_t                   auth_seq;    /* of the user's last change */
+    ngx_int_t                 version;     /* -1: the user is gone */
+    unsigned                  active:1;
+    unsigned                  superuser:1;
+} ngx_http_users_state_t;
+
+char *ngx_http_users_revocation_zone(ngx_conf_t *cf,
+    ngx_http_users_main_conf_t *umcf);
+ngx_int_t ngx_http_users_revocation_check(ngx_http_request_t *r,
+    ngx_http_users_ident_t *ident);
+void ngx_http_users_revocation_apply(ngx_http_users_ident_t *ident,
+    ngx_http_users_state_t *state);
+void ngx_http_users_revocation_loaded(ngx_http_users_main_conf_t *umcf,
+    int64_t id, ngx_http_users_state_t *state);
+void ngx_http_users_revocation_changed(ngx_http_users_main_conf_t *umcf,
+    int64_t id, ngx_http_users_state_t *state);
+void ngx_http_users_revocation_reset(ngx_http_users_main_conf_t *umcf);
+void ngx_http_users_revocation_row(PGresult *res,
+    ngx_http_users_state_t *state);
+
+
+/* ngx_http_users_listener.c: LISTEN for changes, one per worker */
+ngx_int_t ngx_http_users_listener_init_process(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf);
+void ngx_http_users_listener_exit_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_users_listener_synced(void);
 
 
 /* ngx_http_users_superuser.c: the first superuser */

@@ -56,6 +56,9 @@ struct ngx_http_users_pg_pool_s {
     ngx_event_t                 warm;
     ngx_http_users_pg_hook_pt   connected;  /* after a connection is ready */
     void                       *connected_data;
+    ngx_http_users_pg_notify_pt notify;     /* a NOTIFY has come */
+    ngx_http_users_pg_hook_pt   closed;     /* a connection went away */
+    void                       *data;       /* of notify and closed */
 };
 
 
@@ -109,10 +112,6 @@ ngx_int_t
 ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf)
 {
-    ngx_uint_t                 i;
-    ngx_http_users_pg_pool_t  *pool;
-    ngx_http_users_pg_slot_t  *slot;
-
     if (!(ngx_event_flags & NGX_USE_CLEAR_EVENT)) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "users: the PostgreSQL pool needs an edge-triggered "
@@ -120,25 +119,39 @@ ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    umcf->pg_pool = ngx_http_users_pg_pool_create(cycle, umcf, &umcf->pg);
+
+    return umcf->pg_pool ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_http_users_pg_pool_t *
+ngx_http_users_pg_pool_create(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf, ngx_http_users_pg_conf_t *conf)
+{
+    ngx_uint_t                 i;
+    ngx_http_users_pg_pool_t  *pool;
+    ngx_http_users_pg_slot_t  *slot;
+
     pool = ngx_pcalloc(cycle->pool, sizeof(ngx_http_users_pg_pool_t));
     if (pool == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     pool->slots = ngx_pcalloc(cycle->pool,
-                          umcf->pg.size * sizeof(ngx_http_users_pg_slot_t));
+                              conf->size * sizeof(ngx_http_users_pg_slot_t));
     if (pool->slots == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     pool->umcf = umcf;
-    pool->conf = &umcf->pg;
+    pool->conf = conf;
     pool->log = cycle->log;
 
     ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->waiting);
 
-    for (i = 0; i < umcf->pg.size; i++) {
+    for (i = 0; i < conf->size; i++) {
         slot = &pool->slots[i];
 
         slot->pool = pool;
@@ -149,8 +162,6 @@ ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
         slot->retry.log = &slot->log;
         slot->retry.cancelable = 1;
     }
-
-    umcf->pg_pool = pool;
 
     /*
      * One connection at start: the first requests find it ready.  The
@@ -164,15 +175,13 @@ ngx_http_users_pg_init_process(ngx_cycle_t *cycle,
 
     ngx_add_timer(&pool->warm, 1);
 
-    return NGX_OK;
+    return pool;
 }
 
 
 void
 ngx_http_users_pg_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                   i;
-    ngx_http_users_pg_pool_t    *pool;
     ngx_http_users_main_conf_t  *umcf;
 
     umcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_users_module);
@@ -180,7 +189,18 @@ ngx_http_users_pg_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    pool = umcf->pg_pool;
+    ngx_http_users_pg_pool_close(umcf->pg_pool);
+
+    umcf->pg_pool = NULL;
+}
+
+
+void
+ngx_http_users_pg_pool_close(ngx_http_users_pg_pool_t *pool)
+{
+    ngx_uint_t  i;
+
+    pool->closed = NULL;
 
     for (i = 0; i < pool->conf->size; i++) {
         ngx_http_users_pg_close(&pool->slots[i]);
@@ -190,7 +210,9 @@ ngx_http_users_pg_exit_process(ngx_cycle_t *cycle)
         }
     }
 
-    umcf->pg_pool = NULL;
+    if (pool->warm.timer_set) {
+        ngx_del_timer(&pool->warm);
+    }
 }
 
 
@@ -202,6 +224,19 @@ ngx_http_users_pg_on_connect(ngx_http_users_pg_pool_t *pool,
 {
     pool->connected = handler;
     pool->connected_data = data;
+}
+
+
+/* a pool that LISTENs: what its connections are told, and when they go */
+
+void
+ngx_http_users_pg_on_notify(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_pg_notify_pt notify, ngx_http_users_pg_hook_pt closed,
+    void *data)
+{
+    pool->notify = notify;
+    pool->closed = closed;
+    pool->data = data;
 }
 
 
@@ -594,6 +629,7 @@ static ngx_int_t
 ngx_http_users_pg_io(ngx_http_users_pg_slot_t *slot)
 {
     int        n;
+    PGnotify  *notify;
     PGresult  *res;
 
     if (slot->sending) {
@@ -610,6 +646,14 @@ ngx_http_users_pg_io(ngx_http_users_pg_slot_t *slot)
     if (!PQconsumeInput(slot->conn)) {
         ngx_http_users_pg_broken(slot, PQerrorMessage(slot->conn));
         return NGX_DONE;
+    }
+
+    while ((notify = PQnotifies(slot->conn)) != NULL) {
+        if (slot->pool->notify) {
+            slot->pool->notify(slot->pool->data, notify);
+        }
+
+        PQfreemem(notify);
     }
 
     while (!PQisBusy(slot->conn)) {
@@ -942,6 +986,11 @@ ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot)
     if (slot->conn) {
         PQfinish(slot->conn);
         slot->conn = NULL;
+
+        /* a LISTEN ends with its connection */
+        if (slot->pool->closed) {
+            slot->pool->closed(slot->pool->data);
+        }
     }
 
     if (slot->res) {

@@ -159,6 +159,7 @@ ngx_http_users_start(ngx_http_request_t *r)
     ngx_int_t                 rc;
     ngx_array_t              *errors;
     ngx_http_users_ctx_t     *ctx;
+    ngx_http_users_ident_t   *ident;
     ngx_http_users_method_t  *m;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
@@ -186,6 +187,24 @@ ngx_http_users_start(ngx_http_request_t *r)
 
     if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a revoked token or a demoted caller is refused without the row */
+
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_users_revocation_check(r, ident) == NGX_OK) {
+        if (!ident->current) {
+            return ngx_http_users_send_unauthorized(r,
+                                            "Could not validate credentials");
+        }
+
+        if (m->access == NGX_HTTP_USERS_SUPERUSER && !ident->superuser) {
+            return ngx_http_users_send_status(r, NGX_HTTP_FORBIDDEN);
+        }
     }
 
     /*

@@ -204,14 +204,60 @@ ngx_http_users_send_unavailable(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_send_unauthorized(ngx_http_request_t *r, char *detail)
 {
-    static ngx_str_t  www_authenticate = ngx_string("WWW-Authenticate");
-    static ngx_str_t  bearer = ngx_string("Bearer");
+    ngx_uint_t                invalid;
+    ngx_http_users_ctx_t     *ctx;
+    ngx_http_users_ident_t   *ident;
 
-    if (ngx_http_users_add_header(r, &www_authenticate, &bearer) != NGX_OK) {
+    /* version 1's routes say "Bearer" alone, as the original service did */
+
+    invalid = 0;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (ctx && ctx->route && ctx->route->rfc6750) {
+        ident = ngx_http_users_ident(r);
+        if (ident == NULL) {
+            return NGX_ERROR;
+        }
+
+        invalid = ident->sent;
+    }
+
+    if (ngx_http_users_www_authenticate(r, invalid) != NGX_OK) {
         return NGX_ERROR;
     }
 
     return ngx_http_users_send_detail(r, NGX_HTTP_UNAUTHORIZED, detail);
+}
+
+
+/*
+ * RFC 6750: "Bearer" alone when no token came, with the error code when
+ * one came and is not good.  Kept where nginx looks for it, so that a
+ * "satisfy any" that lets the request in takes it away again.
+ */
+
+ngx_int_t
+ngx_http_users_www_authenticate(ngx_http_request_t *r,
+    ngx_uint_t invalid_token)
+{
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  www_authenticate = ngx_string("WWW-Authenticate");
+    static ngx_str_t  bearer = ngx_string("Bearer");
+    static ngx_str_t  invalid = ngx_string("Bearer error=\"invalid_token\"");
+
+    if (ngx_http_users_add_header(r, &www_authenticate,
+                                  invalid_token ? &invalid : &bearer)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    h = r->headers_out.headers.last->elts;
+    r->headers_out.www_authenticate = &h[r->headers_out.headers.last->nelts
+                                         - 1];
+
+    return NGX_OK;
 }
 
 

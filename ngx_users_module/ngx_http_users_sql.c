@@ -258,7 +258,53 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE t.id = $3::bigint AND t.is_active"
       " AND coalesce((t.preferences->'privacy_public_profile')::boolean,"
       " true))",
-      3, 1 }
+      3, 1 },
+
+    /*
+     * A user's revocation state, for shared memory (users_auth, GET
+     * /auth/verify); auth_seq orders it against the notified changes.
+     * Columns: ngx_http_users_state_col_e.
+     */
+    [NGX_HTTP_USERS_SQL_AUTH_STATE] =
+    { ngx_string("users_auth_state"),
+      "SELECT token_version, is_active, is_superuser, auth_seq FROM users"
+      " WHERE id = $1::bigint",
+      1, 0 },
+
+    /* the listener's connection (sql/0005_auth_changes.sql) */
+    [NGX_HTTP_USERS_SQL_AUTH_LISTEN] =
+    { ngx_string("users_auth_listen"),
+      "SELECT users_auth_listen()",
+      0, 0 },
+
+    /*
+     * The changes after $1, and those of the last minute whatever their
+     * number: a transaction commits after others that took later numbers,
+     * and applying a change twice is harmless.  The last column is the
+     * oldest change the log still holds: a listener that is further behind
+     * has lost changes to the purge and must forget everything.
+     * Columns: ngx_http_users_change_col_e.
+     */
+    [NGX_HTTP_USERS_SQL_AUTH_CHANGES] =
+    { ngx_string("users_auth_changes"),
+      "SELECT seq, user_id, token_version, is_active, is_superuser,"
+      " (SELECT min(seq) FROM auth_changes) FROM auth_changes"
+      " WHERE seq > $1::bigint OR at > now() - interval '1 minute'"
+      " ORDER BY seq",
+      1, 0 },
+
+    /*
+     * The listener's heartbeat: an answer proves the connection alive, and
+     * the last number, that no notification went missing.  A day of the
+     * log is kept; each beat purges a bounded part of what is older.
+     */
+    [NGX_HTTP_USERS_SQL_AUTH_HEARTBEAT] =
+    { ngx_string("users_auth_heartbeat"),
+      "WITH purged AS (DELETE FROM auth_changes WHERE seq IN"
+      " (SELECT seq FROM auth_changes WHERE at < now() - interval '1 day'"
+      " ORDER BY seq LIMIT 100 FOR UPDATE SKIP LOCKED))"
+      " SELECT coalesce(max(seq), 0) FROM auth_changes",
+      0, 0 }
 };
 
 

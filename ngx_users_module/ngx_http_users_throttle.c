@@ -34,6 +34,7 @@ typedef struct {
 } ngx_http_users_throttle_sh_t;
 
 
+/* ngx_http_users_shm_ctx_t, typed */
 typedef struct {
     ngx_http_users_throttle_sh_t *sh;
     ngx_slab_pool_t              *shpool;
@@ -99,34 +100,17 @@ ngx_http_users_throttle_zone(ngx_conf_t *cf, ngx_http_users_main_conf_t *umcf,
 static ngx_int_t
 ngx_http_users_throttle_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_users_throttle_ctx_t  *octx = data;
-
     size_t                          len;
+    ngx_int_t                       rc;
     ngx_http_users_throttle_ctx_t  *ctx;
 
+    rc = ngx_http_users_shm_attach(shm_zone, data,
+                                   sizeof(ngx_http_users_throttle_sh_t));
+    if (rc != NGX_DONE) {
+        return rc;
+    }
+
     ctx = shm_zone->data;
-
-    /* a reload keeps the counts */
-    if (octx) {
-        ctx->sh = octx->sh;
-        ctx->shpool = octx->shpool;
-        return NGX_OK;
-    }
-
-    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = ctx->shpool->data;
-        return NGX_OK;
-    }
-
-    ctx->sh = ngx_slab_alloc(ctx->shpool,
-                             sizeof(ngx_http_users_throttle_sh_t));
-    if (ctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->shpool->data = ctx->sh;
 
     ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
                     ngx_http_users_throttle_insert);

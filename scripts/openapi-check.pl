@@ -361,6 +361,8 @@ call(GET => '/auth/me', token => $token, expect => 200);
 call(GET => '/auth/me', expect => 401, as => 'nobody');
 call(GET => '/auth/me', token => 'not.a.token', expect => 401, as => 'a forged token');
 call(POST => '/auth/test-token', token => $token, expect => 200);
+call(GET => '/auth/verify', token => $token, expect => 204);
+call(GET => '/auth/verify', token => 'not.a.token', expect => 401, as => 'a forged token');
 
 # users
 call(GET => '/users', token => $admin, query => {skip => 0, limit => 2}, expect => 200);
