@@ -17,6 +17,8 @@
 
 static char *ngx_http_users_key_source(ngx_conf_t *cf,
     ngx_http_users_key_t *key, ngx_str_t *source);
+static char *ngx_http_users_jwt_key_args(ngx_conf_t *cf,
+    ngx_http_users_keys_t *keys, ngx_http_users_key_t *key, ngx_str_t *source);
 static ngx_int_t ngx_http_users_kid_valid(ngx_str_t *kid);
 static ngx_int_t ngx_http_users_keys_cleanup_add(ngx_conf_t *cf,
     ngx_http_users_key_t *key);
@@ -30,8 +32,7 @@ ngx_http_users_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_users_main_conf_t *umcf = conf;
 
-    ngx_str_t              *value, source, alg;
-    ngx_uint_t              i, a;
+    ngx_str_t               source;
     ngx_http_users_key_t   *key, **slot;
     ngx_http_users_keys_t  *keys;
 
@@ -51,9 +52,54 @@ ngx_http_users_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_users_jwt_key_args(cf, keys, key, &source) != NGX_CONF_OK
+        || ngx_http_users_key_source(cf, key, &source) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (key->sign && !key->private) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kid \"%V\" is marked \"sign\" but \"%V\" holds "
+                           "a public key only", &key->kid, &source);
+        return NGX_CONF_ERROR;
+    }
+
+    if (key->sign && keys->signer) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kid \"%V\" is marked \"sign\" but kid \"%V\" "
+                           "already is: exactly one key signs",
+                           &key->kid, &keys->signer->kid);
+        return NGX_CONF_ERROR;
+    }
+
+    slot = ngx_array_push(keys->keys);
+    if (slot == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *slot = key;
+
+    if (key->sign) {
+        keys->signer = key;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* kid=, alg=, the key's source and "sign", each once, in any order */
+
+static char *
+ngx_http_users_jwt_key_args(ngx_conf_t *cf, ngx_http_users_keys_t *keys,
+    ngx_http_users_key_t *key, ngx_str_t *source)
+{
+    ngx_str_t   *value, alg;
+    ngx_uint_t   i;
+
     value = cf->args->elts;
 
-    ngx_str_null(&source);
+    ngx_str_null(source);
     ngx_str_null(&alg);
 
     for (i = 1; i < cf->args->nelts; i++) {
@@ -74,9 +120,9 @@ ngx_http_users_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if ((ngx_strncmp(value[i].data, "file:", 5) == 0
              || ngx_strncmp(value[i].data, "env:", 4) == 0)
-            && source.data == NULL)
+            && source->data == NULL)
         {
-            source = value[i];
+            *source = value[i];
             continue;
         }
 
@@ -90,7 +136,7 @@ ngx_http_users_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (key->kid.data == NULL || alg.data == NULL || source.data == NULL) {
+    if (key->kid.data == NULL || alg.data == NULL || source->data == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"users_jwt_key\" needs kid=NAME, alg=EdDSA|ES256"
                            "|HS256 and file:PATH or env:NAME");
@@ -111,58 +157,22 @@ ngx_http_users_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    for (a = 0; ngx_http_users_alg_names[a].len; a++) {
-        if (alg.len == ngx_http_users_alg_names[a].len
-            && ngx_strncmp(alg.data, ngx_http_users_alg_names[a].data,
+    for (i = 0; ngx_http_users_alg_names[i].len; i++) {
+        if (alg.len == ngx_http_users_alg_names[i].len
+            && ngx_strncmp(alg.data, ngx_http_users_alg_names[i].data,
                            alg.len)
                == 0)
         {
-            break;
+            key->alg = i;
+            return NGX_CONF_OK;
         }
     }
 
-    if (ngx_http_users_alg_names[a].len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "kid \"%V\": unknown alg \"%V\" (EdDSA, ES256 or "
-                           "HS256)", &key->kid, &alg);
-        return NGX_CONF_ERROR;
-    }
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "kid \"%V\": unknown alg \"%V\" (EdDSA, ES256 or "
+                       "HS256)", &key->kid, &alg);
 
-    key->alg = a;
-
-    if (ngx_http_users_key_source(cf, key, &source) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (key->sign && !key->private) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "kid \"%V\" is marked \"sign\" but \"%V\" holds "
-                           "a public key only", &key->kid, &source);
-        return NGX_CONF_ERROR;
-    }
-
-    if (key->sign) {
-        if (keys->signer) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "kid \"%V\" is marked \"sign\" but kid \"%V\" "
-                               "already is: exactly one key signs",
-                               &key->kid, &keys->signer->kid);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    slot = ngx_array_push(keys->keys);
-    if (slot == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *slot = key;
-
-    if (key->sign) {
-        keys->signer = key;
-    }
-
-    return NGX_CONF_OK;
+    return NGX_CONF_ERROR;
 }
 
 
