@@ -162,6 +162,8 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
                            "users token cache hit%s",
                            cached->expires <= now ? ", expired" : "");
 
+            ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_TOKEN_HIT, 1);
+
             if (cached->expires <= now) {
                 return NGX_DECLINED;
             }
@@ -174,6 +176,8 @@ ngx_http_users_jwt_verify(ngx_str_t *secret, ngx_str_t *token, time_t now,
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0, "users token cache miss");
+
+    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_TOKEN_MISS, 1);
 
     rc = ngx_http_users_jwt_precheck(token);
     if (rc != NGX_OK) {
