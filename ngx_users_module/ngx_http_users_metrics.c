@@ -280,15 +280,12 @@ ngx_http_users_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                  + NGX_HTTP_USERS_METRICS_BUCKETS + 1)
             * sizeof(ngx_atomic_t);
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    /*
+     * The old layout is not freed: the workers a reload replaces still
+     * count into it until they exit.
+     */
 
-    if (sh) {
-        ngx_slab_free_locked(ctx->shpool, sh);
-    }
-
-    sh = ngx_slab_calloc_locked(ctx->shpool, len);
-
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    sh = ngx_slab_calloc(ctx->shpool, len);
 
     if (sh == NULL) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
