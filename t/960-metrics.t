@@ -16,6 +16,22 @@ location / {
 }
 _EOC_
 
+# one connection a worker: the pool's gauges add up to at most the workers
+my $http_config = "users_pg_pool size=1;\n";
+
+sub scrape {
+    my ($status, undef, $body) = http_request(GET => '/metrics');
+    return defined $status && $status == 200 ? $body : '';
+}
+
+# the connections every live worker holds, by the gauges
+sub connections {
+    my $body = scrape();
+    my $n = 0;
+    $n += $1 while $body =~ /^users_pg_connections_\w+ (-?\d+)$/mg;
+    return $n;
+}
+
 sub healthz_count {
     my ($status, undef, $body) = http_request(GET => '/metrics');
     return undef unless defined $status && $status == 200;
@@ -24,7 +40,8 @@ sub healthz_count {
 }
 
 subtest 'two workers: every scrape is the sum' => sub {
-    start_nginx(master => 1, workers => 2, config => $config);
+    start_nginx(master => 1, workers => 2, config => $config,
+                http_config => $http_config);
     my @workers = nginx_workers(2);
     my @statuses = concurrent_requests(40, sub {
         my @s;
@@ -60,6 +77,19 @@ subtest 'a reload keeps the zone and the counts' => sub {
     is(healthz_count(), 200, 'the count survives the reload');
     http_request(GET => '/healthz') for 1 .. 3;
     is(healthz_count(), 203, 'and the new workers add to it');
+
+    # the workers it replaced closed their connections, and said so
+    http_request(GET => '/readyz') for 1 .. 4;
+    my $n;
+    for (1 .. 20) {
+        $n = connections();
+        last if $n >= 1 && $n <= 2;
+        select undef, undef, undef, 0.25 * time_factor();
+    }
+    cmp_ok($n, '>=', 1, 'the pools are counted');
+    cmp_ok($n, '<=', 2, 'no connection of the old workers is left counted');
+    like(scrape(), qr/^users_password_hashes_in_flight 0\n(?s:.*)^users_pg_requests_waiting 0$/m,
+         'nothing in flight at rest');
     nginx_stop();
 };
 
