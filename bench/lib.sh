@@ -133,6 +133,7 @@ module_conf() {  # SO
         -e 's|_temp_path /tmp/|_temp_path |' \
         -e "s|/usr/share/ngx-users/conf/|$ROOT/conf/|" \
         -e "s|^\( *\)listen 8000;|\1listen 127.0.0.1:$MODULE_PORT;|" \
+        -e "s|^\( *\)listen 9100;|\1listen 127.0.0.1:$((MODULE_PORT + 100));|" \
         -e '/^ *limit_req zone=users_auth /d' \
         "$ROOT/conf/nginx.prod.conf" > "$conf"
     if [ -n "${PASSWORD_PRIORITY:-}" ]; then
@@ -141,7 +142,7 @@ module_conf() {  # SO
     fi
     # a change of form in nginx.prod.conf must not go unnoticed
     if grep -v -e '^ *#' -e '^load_module' "$conf" \
-        | grep -qE '/tmp/|/dev/std|/usr/share/ngx-users|daemon off|listen 8000|limit_req zone=users_auth '; then
+        | grep -qE '/tmp/|/dev/std|/usr/share/ngx-users|daemon off|listen (8000|9100)|limit_req zone=users_auth '; then
         die "conf/nginx.prod.conf changed: update module_conf in bench/lib.sh"
     fi
     echo "$conf"

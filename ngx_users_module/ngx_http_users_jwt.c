@@ -211,6 +211,8 @@ ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
                            "users token cache hit%s",
                            cached->expires <= now ? ", expired" : "");
 
+            ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_TOKEN_HIT, 1);
+
             if (cached->expires <= now) {
                 return NGX_DECLINED;
             }
@@ -224,6 +226,8 @@ ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0, "users token cache miss");
+
+    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_TOKEN_MISS, 1);
 
     rc = ngx_http_users_jwt_precheck(token, keys, log, &key);
     if (rc != NGX_OK) {

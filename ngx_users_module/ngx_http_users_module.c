@@ -168,6 +168,20 @@ static ngx_command_t  ngx_http_users_commands[] = {
       0,
       NULL },
 
+    { ngx_string("users_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_users_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("users_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_users_metrics_zone_set,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("users_max_body_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -290,6 +304,8 @@ ngx_http_users_create_main_conf(ngx_conf_t *cf)
      *     umcf->jwt_secret = { 0, NULL };
      *     umcf->thread_pool = NULL;
      *     umcf->throttle_zone = NULL;
+     *     umcf->metrics_zone = NULL;
+     *     umcf->metrics = 0;
      *     umcf->su_email = { 0, NULL };
      *     umcf->enabled = 0;
      */
@@ -338,6 +354,13 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_size_value(umcf->max_body_size, 64 * 1024);
     ngx_conf_init_size_value(umcf->state_size, 1024 * 1024);
     ngx_conf_init_msec_value(umcf->readyz_timeout, 1500);
+
+    /* after the whole block: users_metrics_zone may follow the location */
+    if (umcf->metrics && umcf->metrics_zone == NULL
+        && ngx_http_users_metrics_zone(cf, umcf, NULL, 0) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     if (!umcf->enabled) {
         return NGX_CONF_OK;
@@ -512,7 +535,15 @@ ngx_http_users_init_process(ngx_cycle_t *cycle)
     }
 
     umcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_users_module);
-    if (umcf == NULL || !umcf->enabled) {
+    if (umcf == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_users_metrics_init_process(cycle, umcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (!umcf->enabled) {
         return NGX_OK;
     }
 

@@ -154,6 +154,8 @@ typedef struct {
     size_t                    state_size;
 
     ngx_shm_zone_t           *throttle_zone;
+    ngx_shm_zone_t           *metrics_zone;       /* users_metrics_zone */
+    ngx_flag_t                metrics;            /* some users_metrics */
     ngx_uint_t                throttle_failures;
     time_t                    throttle_window;
 
@@ -348,6 +350,7 @@ struct ngx_http_users_ctx_s {
 
     unsigned                  waiting:1;   /* a query or task is pending */
     unsigned                  own_failure:1;  /* resume sees res == NULL */
+    unsigned                  recorded:1;  /* counted in the metrics */
 };
 
 
@@ -368,6 +371,8 @@ ngx_int_t ngx_http_users_shm_attach(ngx_shm_zone_t *shm_zone, void *data,
 
 
 /* ngx_http_users_router.c: route table and users_api */
+extern ngx_http_users_route_t  ngx_http_users_routes[];   /* ends unnamed */
+
 char *ngx_http_users_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_http_users_method_t *ngx_http_users_route_method(
     ngx_http_users_route_t *route, ngx_uint_t method);
@@ -610,6 +615,40 @@ void ngx_http_users_throttle_block(ngx_http_users_main_conf_t *umcf,
     ngx_str_t *account, time_t wait);
 void ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
     ngx_str_t *account);
+
+
+/* ngx_http_users_metrics.c: Prometheus metrics in shared memory */
+
+/* the scalar series; the pg states in the order of ngx_http_users_pg.c's */
+typedef enum {
+    NGX_HTTP_USERS_METRIC_LOGIN_SUCCESS = 0,
+    NGX_HTTP_USERS_METRIC_LOGIN_FAILURE,
+    NGX_HTTP_USERS_METRIC_LOGIN_THROTTLED,
+    NGX_HTTP_USERS_METRIC_HASHING,
+    NGX_HTTP_USERS_METRIC_PG_WAITING,
+    NGX_HTTP_USERS_METRIC_PG_ERRORS,
+    NGX_HTTP_USERS_METRIC_TOKEN_HIT,
+    NGX_HTTP_USERS_METRIC_TOKEN_MISS,
+    NGX_HTTP_USERS_METRIC_PG_DOWN,
+    NGX_HTTP_USERS_METRIC_PG_CONNECTING,
+    NGX_HTTP_USERS_METRIC_PG_PREPARING,
+    NGX_HTTP_USERS_METRIC_PG_IDLE,
+    NGX_HTTP_USERS_METRIC_PG_BUSY,
+    NGX_HTTP_USERS_METRIC_PG_BACKOFF,
+    NGX_HTTP_USERS_METRIC_N
+} ngx_http_users_metric_e;
+
+char *ngx_http_users_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_users_metrics_zone_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_users_metrics_zone(ngx_conf_t *cf,
+    ngx_http_users_main_conf_t *umcf, ngx_str_t *name, ssize_t size);
+ngx_int_t ngx_http_users_metrics_init_process(ngx_cycle_t *cycle,
+    ngx_http_users_main_conf_t *umcf);
+void ngx_http_users_metrics_add(ngx_http_users_metric_e metric, ngx_int_t n);
+void ngx_http_users_metrics_request(ngx_http_request_t *r,
+    ngx_http_users_route_t *route, ngx_uint_t status);
+ngx_int_t ngx_http_users_metrics_handler(ngx_http_request_t *r);
 
 
 /* ngx_http_users_auth.c: /auth routes and the current user */

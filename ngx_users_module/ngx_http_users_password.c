@@ -113,6 +113,7 @@ ngx_http_users_password_post(ngx_http_request_t *r, ngx_http_users_pw_e kind,
                    kind == NGX_HTTP_USERS_PW_HASH ? "hash" : "verification");
 
     r->main->blocked++;
+    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_HASHING, 1);
 
     ctx->hashing.handler = ngx_http_users_password_slow;
     ctx->hashing.data = r;
@@ -223,6 +224,9 @@ ngx_http_users_password_done(ngx_event_t *ev)
     r = ev->data;
 
     ngx_http_set_log_request(r->connection->log, r);
+
+    /* the thread is done, whatever became of the request */
+    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_HASHING, -1);
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 

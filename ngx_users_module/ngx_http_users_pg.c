@@ -274,6 +274,7 @@ ngx_http_users_pg_run(ngx_http_users_pg_pool_t *pool,
 
     ngx_queue_insert_tail(&pool->waiting, &op->queue);
     pool->nwaiting++;
+    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_WAITING, 1);
     op->queued = 1;
 
     timeout = ngx_min(op->timeout, pool->conf->queue_timeout);
@@ -803,6 +804,17 @@ ngx_http_users_pg_set_state(ngx_http_users_pg_slot_t *slot,
                        (ngx_uint_t) (slot - slot->pool->slots),
                        ngx_http_users_pg_states[slot->state],
                        ngx_http_users_pg_states[state]);
+
+        /*
+         * The gauges of every worker's request pool, in the metrics'
+         * order; the revocation listener's own pool is not one of them.
+         */
+        if (slot->pool == slot->pool->umcf->pg_pool) {
+            ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_DOWN
+                                       + slot->state, -1);
+            ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_DOWN + state,
+                                       1);
+        }
     }
 
     slot->state = state;
@@ -1022,6 +1034,7 @@ ngx_http_users_pg_leave_queue(ngx_http_users_pg_op_t *op)
     if (op->queued) {
         ngx_queue_remove(&op->queue);
         op->pool->nwaiting--;
+        ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_WAITING, -1);
         op->queued = 0;
     }
 

@@ -28,6 +28,8 @@ static void ngx_http_users_path_id(ngx_http_request_t *r, ngx_str_t *text,
 static void ngx_http_users_pg_done(ngx_http_users_pg_op_t *op,
     PGresult *res);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
+static ngx_int_t ngx_http_users_admit(ngx_http_request_t *r);
+static void ngx_http_users_record(ngx_http_request_t *r, ngx_int_t rc);
 typedef struct {
     ngx_http_request_t         *request;
     ngx_http_users_ctx_t       *ctx;
@@ -41,6 +43,22 @@ static void ngx_http_users_wipe_buf(ngx_buf_t *b);
 
 ngx_int_t
 ngx_http_users_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_users_admit(r);
+
+    /* answered before the body was read: the content phase finalizes */
+    if (rc != NGX_DONE) {
+        ngx_http_users_record(r, rc);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_users_admit(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
     ngx_pool_cleanup_t          *wipe;
@@ -148,7 +166,59 @@ ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users finalize: %i", rc);
 
+    ngx_http_users_record(r, rc);
+
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Counts a request once, with the status it is answered: rc itself when
+ * error_page is to answer it, else the one sent.  An error page is the
+ * request's second route, and nginx has forgotten the first one's context
+ * by then; the wipe's cleanup still holds it: a request already counted
+ * is not counted again, one nginx gave up on (a client that stopped
+ * sending its body) is counted for its own route.
+ */
+
+static void
+ngx_http_users_record(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_uint_t             status;
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    if (ctx == NULL) {
+        return;
+    }
+
+    if (ctx->method && ctx->method->handler == ngx_http_users_meta_error) {
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_users_wipe) {
+                ctx = ((ngx_http_users_wipe_t *) cln->data)->ctx;
+                break;
+            }
+        }
+    }
+
+    if (ctx->recorded) {
+        return;
+    }
+
+    ctx->recorded = 1;
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        status = rc;
+
+    } else if (r->headers_out.status) {
+        status = r->headers_out.status;
+
+    } else {
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_users_metrics_request(r, ctx->route, status);
 }
 
 
@@ -585,6 +655,10 @@ ngx_http_users_pg_done(ngx_http_users_pg_op_t *op, PGresult *res)
                    res ? PQresStatus(PQresultStatus(res)) : "no result");
 
     ctx->waiting = 0;
+
+    if (res == NULL) {
+        ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_ERRORS, 1);
+    }
 
     if (res == NULL && !ctx->own_failure) {
         rc = ngx_http_users_send_unavailable(r);

@@ -317,6 +317,8 @@ ngx_http_users_pg_error_status(ngx_http_request_t *r, PGresult *res)
                   "users: statement failed: %s %s",
                   state ? state : "-", PQresultErrorMessage(res));
 
+    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_ERRORS, 1);
+
     if (state && (ngx_strncmp(state, "08", 2) == 0
                   || ngx_strncmp(state, "57", 2) == 0
                   || ngx_strncmp(state, "53", 2) == 0))

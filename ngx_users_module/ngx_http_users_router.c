@@ -163,8 +163,11 @@ static ngx_http_users_method_t  ngx_http_users_public_profile_methods[] = {
 };
 
 
-/* name, Allow, methods, Cache-Control: no-store, takes an id, RFC 6750 */
-static ngx_http_users_route_t  ngx_http_users_routes[] = {
+/*
+ * name, Allow, methods, Cache-Control: no-store, takes an id, RFC 6750;
+ * a route's place here is its index in the metrics
+ */
+ngx_http_users_route_t  ngx_http_users_routes[] = {
     { ngx_string("root"), ngx_string("GET"),
       ngx_http_users_root_methods, 0, 0, 0 },
     { ngx_string("healthz"), ngx_string("GET"),

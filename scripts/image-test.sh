@@ -123,6 +123,9 @@ body=$(call 200 "$base/auth/me" -H "Authorization: Bearer $token")
 [ "$(field email "$body")" = "$email" ] || fail "/auth/me: $body"
 ok "login (token lifetime from the environment), and /auth/me with its token"
 
+scripts/docs-served-check.sh "$base" >/dev/null || fail "the docs pages"
+ok "/openapi.json, /docs, /redoc from the package's share folder"
+
 call 200 -X POST "$base/auth/login" --data-urlencode username=admin@example.com \
     --data-urlencode password=adminpassword123 > /dev/null
 ok "first superuser from the environment (password from a file)"

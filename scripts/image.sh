@@ -23,6 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 scripts/local-base-image.sh > /dev/null
+# the docs bundles the package build installs (docker/Dockerfile)
+scripts/docs.sh > /dev/null
 # --pull=never: the base images are the local ones, never a registry's
 scripts/podman.sh build --pull=never -t "$image" -f docker/Dockerfile .
 echo "$image"

@@ -47,10 +47,16 @@ build() {
     git ls-files -z --cached --others --exclude-standard \
         | tar --null --files-from=- --ignore-failed-read -cf - \
         | tar -xf - -C "$src"
+    # the docs pages as this machine built them (npm at the pinned digests):
+    # the package build finds build/docs/VERSIONS current and leaves npm be;
+    # they stay out of the source package (-I), which fetches its own
+    scripts/docs.sh > /dev/null
+    mkdir -p "$src/build"
+    cp -a build/docs "$src/build/docs"
 
     export DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:-parallel=$(nproc)}"
     # source and binary packages, so lintian sees debian/ itself too
-    (cd "$src" && dpkg-buildpackage -uc -us) > "$out/build.log" 2>&1 || {
+    (cd "$src" && dpkg-buildpackage -uc -us -Ibuild) > "$out/build.log" 2>&1 || {
         grep -E 'error|warning|dh_[a-z_]+: ' "$out/build.log" | tail -40 >&2
         echo "package: dpkg-buildpackage failed, see $out/build.log" >&2
         exit 1
@@ -120,8 +126,10 @@ install_test() {
     curl -sSf -X POST "$base/auth/login" --data-urlencode username=deb@example.com \
         --data-urlencode password=deb-password-1 | grep -q '"access_token"' \
         || { echo "package: install-test: FAIL: login" >&2; exit 1; }
+    scripts/docs-served-check.sh "$base" \
+        || { echo "package: install-test: FAIL: the docs pages" >&2; exit 1; }
     echo "package: install-test: passed (apt-get install, example configuration," \
-         "migrations, /readyz, register, login)"
+         "migrations, /readyz, register, login, /docs, /redoc, /openapi.json)"
 }
 
 case ${1:-build} in

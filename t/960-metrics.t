@@ -1,0 +1,96 @@
+# users_metrics across workers and reloads: the zone is shared, so any
+# worker's scrape is the sum of all; a reload that keeps the zone keeps the
+# counts, and the workers it replaces keep adding to them.
+use strict;
+use warnings;
+use Test::More;
+use t::lib::Scenario;
+
+my $config = <<'_EOC_';
+include $TEST_NGINX_CONF_DIR/users_locations.conf;
+location = /metrics {
+    users_metrics;
+}
+location / {
+    users_api not_found;
+}
+_EOC_
+
+# one connection a worker: the pool's gauges add up to at most the workers
+my $http_config = "users_pg_pool size=1;\n";
+
+sub scrape {
+    my ($status, undef, $body) = http_request(GET => '/metrics');
+    return defined $status && $status == 200 ? $body : '';
+}
+
+# the connections every live worker holds, by the gauges
+sub connections {
+    my $body = scrape();
+    my $n = 0;
+    $n += $1 while $body =~ /^users_pg_connections_\w+ (-?\d+)$/mg;
+    return $n;
+}
+
+sub healthz_count {
+    my ($status, undef, $body) = http_request(GET => '/metrics');
+    return undef unless defined $status && $status == 200;
+    return $body =~ /^users_http_requests_total\{route="healthz",method="GET",code="200"\} (\d+)$/m
+        ? $1 : 0;
+}
+
+subtest 'two workers: every scrape is the sum' => sub {
+    start_nginx(master => 1, workers => 2, config => $config,
+                http_config => $http_config);
+    my @workers = nginx_workers(2);
+    my @statuses = concurrent_requests(40, sub {
+        my @s;
+        push @s, (http_request(GET => '/healthz'))[0] for 1 .. 5;
+        return \@s;
+    });
+    is(scalar(grep { $_ == 200 } map { @$_ } @statuses), 200, '200 requests answered');
+
+    my (%served, $log);
+    $log = error_log_text();
+    $served{$1}++ while $log =~ /(\d+)#\d+: \*\d+ users metrics: "healthz"/g;
+    note('requests per worker: ' . join ', ', map { "$_: $served{$_}" } sort keys %served);
+    cmp_ok(scalar(keys %served), '==', 2, 'both workers served some');
+
+    # ten scrapes land on either worker: each sees all 200
+    my @counts = map { healthz_count() } 1 .. 10;
+    is_deeply(\@counts, [(200) x 10], 'each scrape counts all 200');
+};
+
+subtest 'promtool check metrics' => sub {
+    plan skip_all => 'no promtool (Debian package prometheus)'
+        unless grep { -x "$_/promtool" } split /:/, $ENV{PATH};
+    http_request(POST => '/auth/login', {'Content-Type' => 'application/x-www-form-urlencoded'},
+                 'username=metrics-nobody@example.com&password=wrongpassword');
+    my (undef, undef, $body) = http_request(GET => '/metrics');
+    open my $check, '|-', 'promtool check metrics >/dev/null 2>&1' or die "promtool: $!\n";
+    print $check $body;
+    ok(close($check), 'promtool accepts the scrape (names, types, units)');
+};
+
+subtest 'a reload keeps the zone and the counts' => sub {
+    nginx_reload();
+    is(healthz_count(), 200, 'the count survives the reload');
+    http_request(GET => '/healthz') for 1 .. 3;
+    is(healthz_count(), 203, 'and the new workers add to it');
+
+    # the workers it replaced closed their connections, and said so
+    http_request(GET => '/readyz') for 1 .. 4;
+    my $n;
+    for (1 .. 20) {
+        $n = connections();
+        last if $n >= 1 && $n <= 2;
+        select undef, undef, undef, 0.25 * time_factor();
+    }
+    cmp_ok($n, '>=', 1, 'the pools are counted');
+    cmp_ok($n, '<=', 2, 'no connection of the old workers is left counted');
+    like(scrape(), qr/^users_password_hashes_in_flight 0\n(?s:.*)^users_pg_requests_waiting 0$/m,
+         'nothing in flight at rest');
+    nginx_stop();
+};
+
+done_testing();
