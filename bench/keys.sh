@@ -7,12 +7,20 @@
 #   - GET /.well-known/jwks.json beside nginx's return 200 of the same size;
 #   - POST /auth/login with an EdDSA signer beside the HS256 configuration,
 #     nginx restarted for each measurement (the signer is configuration).
+# The module keeps verified tokens in a per-worker cache (1,024 slots by the
+# token's CRC32, ngx_http_users_jwt.c): the run's 64 tokens a kind all stay
+# there after the first requests, so /users/me with them measures the cache,
+# not the signature. users_me_uncached takes KEYS_UNCACHED tokens a kind
+# (users 1..N, each logged in once), cycled in turn: with several tokens a
+# slot, a token is nearly always evicted before it comes round again, and
+# each request verifies its signature.
 # Kept apart from bench/run so that its scenarios and these merge apart.
 # Recorded in groups keys-<scenario>, keys <variant>-<round>, with the
 # variant the others are divided by in "base"; report.py checks them.
 # shellcheck shell=bash disable=SC2034
 
 KEYS_DIR=
+KEYS_UNCACHED=${KEYS_UNCACHED:-4096}   # 4 a cache slot: about 2% hits
 KEY_ED="users_jwt_key kid=bench-ed alg=EdDSA"
 KEY_ES="users_jwt_key kid=bench-es alg=ES256"
 
@@ -45,6 +53,16 @@ keys_tokens() {  # FILE
         [ -n "$t" ] || die "login of user$i failed with signing keys"
         echo "$t" >> "$1"
     done
+}
+
+# Tokens of user1..userN from the current signer, logged in 8 at a time
+# (Argon2id keeps it near the login rate: about 100/s here).
+keys_tokens_many() {  # N FILE
+    seq "$1" | xargs -P 8 -I{} curl -s -X POST "$URL/auth/login" \
+        --data-urlencode "username=user{}@bench.example" --data-urlencode "password=$PASSWORD" \
+        | grep -o '"access_token": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' > "$2" || true
+    [ "$(sort -u "$2" | wc -l)" = "$1" ] \
+        || die "$1 logins gave $(sort -u "$2" | wc -l) distinct tokens"
 }
 
 # nginx return 200 answering /.well-known/jwks.json with the module's JWKS
@@ -98,10 +116,16 @@ keys() {
     "$ROOT/scripts/keygen.sh" es256 bench-es "$KEYS_DIR/es.pem" > "$KEYS_DIR/es.jwk"
 
     # HS256 tokens are the run's own ($TOKENS, users_jwt_secret, no kid)
+    log "keys: $KEYS_UNCACHED tokens a signer for users_me_uncached"
+    keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-hs256"
     keys_module es256
     keys_tokens "$KEYS_DIR/tokens-es256"
+    keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-es256"
     keys_module eddsa
     keys_tokens "$KEYS_DIR/tokens-eddsa"
+    keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-eddsa"
+    log "keys: token bytes (the cache keeps <= 256): $(for v in hs256 eddsa es256; do
+        printf '%s %s ' "$v" "$(head -1 "$KEYS_DIR/many-$v" | tr -d '\n' | wc -c)"; done)"
     local -A tokens=([hs256]=$TOKENS [eddsa]=$KEYS_DIR/tokens-eddsa [es256]=$KEYS_DIR/tokens-es256)
     local -A name=([hs256]=HS256 [eddsa]=EdDSA [es256]=ES256)
     for v in hs256 eddsa es256; do
@@ -121,6 +145,11 @@ keys() {
         for v in "${order[@]}"; do
             keys_measure users_me "$v" hs256 "$r" "GET /users/me, ${name[$v]} tokens" \
                 "$URL/users/me" TOKENS_FILE="${tokens[$v]}"
+        done
+        for v in "${order[@]}"; do
+            keys_measure users_me_uncached "$v" hs256 "$r" \
+                "GET /users/me, ${name[$v]} tokens, $KEYS_UNCACHED (uncached)" \
+                "$URL/users/me" TOKENS_FILE="$KEYS_DIR/many-$v"
         done
     done
 
