@@ -10,17 +10,19 @@
 # The module keeps verified tokens in a per-worker cache (1,024 slots by the
 # token's CRC32, ngx_http_users_jwt.c): the run's 64 tokens a kind all stay
 # there after the first requests, so /users/me with them measures the cache,
-# not the signature. users_me_uncached takes KEYS_UNCACHED tokens a kind
-# (users 1..N, each logged in once), cycled in turn: with several tokens a
-# slot, a token is nearly always evicted before it comes round again, and
-# each request verifies its signature.
+# not the signature. With KEYS_UNCACHED=N (say 4096), users_me_uncached
+# also takes N tokens a kind (users 1..N, each logged in once), cycled in
+# turn: with several tokens a slot, a token is nearly always evicted before
+# it comes round again, and each request verifies its signature. Off by
+# default: 3 x N logins take 2 minutes on a quiet machine for 4096, and
+# took 8 logins/s at a load average of 10.
 # Kept apart from bench/run so that its scenarios and these merge apart.
 # Recorded in groups keys-<scenario>, keys <variant>-<round>, with the
 # variant the others are divided by in "base"; report.py checks them.
 # shellcheck shell=bash disable=SC2034
 
 KEYS_DIR=
-KEYS_UNCACHED=${KEYS_UNCACHED:-4096}   # 4 a cache slot: about 2% hits
+KEYS_UNCACHED=${KEYS_UNCACHED:-0}   # 4096: 4 a cache slot, about 2% hits
 KEY_ED="users_jwt_key kid=bench-ed alg=EdDSA"
 KEY_ES="users_jwt_key kid=bench-es alg=ES256"
 
@@ -116,18 +118,20 @@ keys() {
     "$ROOT/scripts/keygen.sh" es256 bench-es "$KEYS_DIR/es.pem" > "$KEYS_DIR/es.jwk"
 
     # HS256 tokens are the run's own ($TOKENS, users_jwt_secret, no kid)
-    log "keys: $KEYS_UNCACHED tokens a signer for users_me_uncached"
-    keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-hs256"
+    local uncached=$((KEYS_UNCACHED > 0))
+    [ $uncached = 0 ] || log "keys: $KEYS_UNCACHED tokens a signer for users_me_uncached"
+    [ $uncached = 0 ] || keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-hs256"
     keys_module es256
     keys_tokens "$KEYS_DIR/tokens-es256"
-    keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-es256"
+    [ $uncached = 0 ] || keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-es256"
     keys_module eddsa
     keys_tokens "$KEYS_DIR/tokens-eddsa"
-    keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-eddsa"
-    log "keys: token bytes (the cache keeps <= 256): $(for v in hs256 eddsa es256; do
-        printf '%s %s ' "$v" "$(head -1 "$KEYS_DIR/many-$v" | tr -d '\n' | wc -c)"; done)"
+    [ $uncached = 0 ] || keys_tokens_many "$KEYS_UNCACHED" "$KEYS_DIR/many-eddsa"
     local -A tokens=([hs256]=$TOKENS [eddsa]=$KEYS_DIR/tokens-eddsa [es256]=$KEYS_DIR/tokens-es256)
     local -A name=([hs256]=HS256 [eddsa]=EdDSA [es256]=ES256)
+    # the cache keeps tokens of up to 256 bytes (NGX_HTTP_USERS_JWT_CACHED)
+    log "keys: token bytes: $(for v in hs256 eddsa es256; do
+        printf '%s %s ' "$v" "$(head -1 "${tokens[$v]}" | tr -d '\n' | wc -c)"; done)"
     for v in hs256 eddsa es256; do
         preflight 200 GET /users/me TOKENS_FILE="${tokens[$v]}"
         # every token verified once and in the workers' caches before any
@@ -147,6 +151,7 @@ keys() {
                 "$URL/users/me" TOKENS_FILE="${tokens[$v]}"
         done
         for v in "${order[@]}"; do
+            [ $uncached = 1 ] || break
             keys_measure users_me_uncached "$v" hs256 "$r" \
                 "GET /users/me, ${name[$v]} tokens, $KEYS_UNCACHED (uncached)" \
                 "$URL/users/me" TOKENS_FILE="$KEYS_DIR/many-$v"
