@@ -145,6 +145,12 @@ module_conf() {  # SO
         | grep -qE '/tmp/|/dev/std|/usr/share/ngx-users|daemon off|listen (8000|9100)|limit_req zone=users_auth '; then
         die "conf/nginx.prod.conf changed: update module_conf in bench/lib.sh"
     fi
+    if [ -n "${JWT_KEYS:-}" ]; then
+        # bench/run --keys (bench/keys.sh): a key set beside the secret, after the
+        # check above, since its files are in $STATE (/tmp/)
+        grep -q '^ *users_jwt_secret ' "$conf" || die "conf/nginx.prod.conf has no users_jwt_secret: update module_conf"
+        sed -i "s|^\( *\)users_jwt_secret .*|&\n\1$JWT_KEYS|" "$conf"
+    fi
     echo "$conf"
 }
 

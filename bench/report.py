@@ -28,6 +28,9 @@ PEER_MULTIPLE = {"users_me": 20, "put_profile_me": 20}
 PEER_P99_DIVISOR = {"users_me": 10}
 STORM_P99_FACTOR = 2
 BASELINE_SHARE = 0.95    # of the --baseline build, paired rounds
+# bench/run --keys (bench/keys.sh): each variant's share of its base in
+# paired rounds, "min" at least the share, "within" at most that far from 1
+KEYS_TARGETS = {"users_me": ("min", 0.95), "jwks": ("min", 0.80), "login": ("within", 0.05)}
 README_BEGIN = "<!-- latest results: written by bench/run -->"
 README_END = "<!-- end of latest results -->"
 
@@ -110,7 +113,7 @@ def parse_pgbench(text: str) -> dict:
 
 def load(run_dir: str) -> dict:
     data = {"machine": {}, "config": {}, "ceiling": {}, "scenarios": {}, "storm": {},
-            "conns": {}, "users": {}, "soak": {}, "pairs": {}}
+            "conns": {}, "users": {}, "soak": {}, "pairs": {}, "keys": {}}
     machine_file = os.path.join(run_dir, "machine.json")
     if os.path.exists(machine_file):
         data["machine"] = json.load(open(machine_file))
@@ -151,6 +154,8 @@ def load(run_dir: str) -> dict:
             data["storm"].setdefault(group[len("storm-"):], {})[key] = e
         elif group.startswith("pair-"):
             data["pairs"].setdefault(group[len("pair-"):], {})[key] = e
+        elif group.startswith("keys-"):
+            data["keys"].setdefault(group[len("keys-"):], {})[key] = e
         elif group == "soak":
             e["key"] = key
             data["soak"].setdefault(kind, []).append(e)
@@ -270,7 +275,65 @@ def checks(data: dict) -> list:
                     f"x{growth:.1f} at {worst['connections']}"
                     + (f"; errors at {', '.join(failing)}" if failing else ""),
                     f"x{allowed:g}", growth <= allowed and not failing))
+    out += keys_checks(data)
     return out
+
+
+# --- signing keys (bench/run --keys) ------------------------------------------
+
+def keys_pairs(data: dict) -> list:
+    """(scenario, variant, base, [(variant's entry, base's entry, ratio)]) of the
+    --keys measurements, the rounds in order."""
+    out = []
+    for scen, ms_ in data["keys"].items():
+        variants = {}
+        for e in ms_.values():
+            variants.setdefault(e["variant"], {})[e["round"]] = e
+        for variant, rounds in variants.items():
+            base = next(iter(rounds.values()))["base"]
+            if variant == base:
+                continue
+            pairs = [(m, variants.get(base, {}).get(r)) for r, m in sorted(rounds.items())]
+            out.append((scen, variant, base, [(m, b, ok_rps(m) / ok_rps(b))
+                                              for m, b in pairs if b and ok_rps(b)]))
+    return out
+
+
+def keys_checks(data: dict) -> list:
+    out = []
+    for scen, variant, base, rounds in keys_pairs(data):
+        if scen not in KEYS_TARGETS or not rounds:
+            continue
+        how, bound = KEYS_TARGETS[scen]
+        x = statistics.median(r for _, _, r in rounds)
+        what = (f"{rounds[0][0]['label']}: >= {bound:.0%} of {rounds[0][1]['label']}"
+                if how == "min" else
+                f"{rounds[0][0]['label']}: within {bound:.0%} of {rounds[0][1]['label']}")
+        out.append((what + f", median of {len(rounds)} paired rounds", f"{x:.0%}",
+                    f">= {bound:.0%}" if how == "min" else f"{1 - bound:.0%}-{1 + bound:.0%}",
+                    x >= bound if how == "min" else abs(x - 1) <= bound))
+    if data["keys"]:
+        bad = [e["label"] for ms_ in data["keys"].values() for e in ms_.values()
+               if e.get("errors")]
+        out.append(("signing-key scenarios (--keys): no errors, no non-2xx",
+                    ", ".join(sorted(set(bad))) or "none", "none", not bad))
+    return out
+
+
+def render_keys(data: dict) -> str:
+    rows = []
+    for scen, variant, base, rounds in keys_pairs(data):
+        rows.append([rounds[0][0]["label"] if rounds else f"{scen} {variant}",
+                     rounds[0][1]["label"] if rounds else base,
+                     "; ".join(f"{fmt_rps(ok_rps(m))} / {fmt_rps(ok_rps(b))} = {r:.0%}"
+                               for m, b, r in rounds) or "-",
+                     f"{statistics.median(r for _, _, r in rounds):.0%}" if rounds else "-",
+                     "; ".join(f"{fmt_ms(m['p99_ms'])} / {fmt_ms(b['p99_ms'])}"
+                               for m, b, _ in rounds) or "-",
+                     sum(m.get("errors", 0) + b.get("errors", 0) for m, b, _ in rounds)])
+    return ("### Signing keys: paired rounds, order alternating (scenario / base)\n\n"
+            + table(["scenario", "base", "rounds (2xx/s)", "median", "p99 (scenario / base)",
+                     "errors"], rows))
 
 
 # --- rendering ----------------------------------------------------------------
@@ -444,6 +507,9 @@ def render(data: dict) -> str:
 
     if data["soak"]:
         out.append(render_soak(data["soak"]))
+
+    if data["keys"]:
+        out.append(render_keys(data))
 
     met = checks(data)
     if met:
