@@ -36,9 +36,9 @@ guard_pg() {
 
 # Statements run by the module's role since the last reset, less the
 # bench's own pg_conns samples (same role), into FILE ("CALLS<TAB>QUERY");
-# prints two counts: the listener's heartbeat (users_auth_beat, once a
-# second a worker whatever the load: sql/0005_auth_changes.sql's purge and
-# high-water mark) and all the others, which are what requests cost.
+# prints two counts: the listener's heartbeat (users_auth_heartbeat in
+# ngx_http_users_sql.c, once a second a worker whatever the load) and all
+# the others, which are what requests cost.
 guard_statements() {  # FILE
     local su=${MODULE_DB/user=users/user=postgres}
     psql "$su" -X -qAt -F $'\t' -v ON_ERROR_STOP=1 -c "
