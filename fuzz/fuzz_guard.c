@@ -121,8 +121,9 @@ fuzz_notify(const u_char *data, size_t size)
     }
 
     if ((rc == NGX_OK) != expect) {
-        fprintf(stderr, "fuzz_guard: notification \"%.*s\": %ld, expected "
-                "%d\n", (int) size, data, (long) rc, expect);
+        fprintf(stderr, "fuzz_guard: notification \"%.*s\" %s, should be "
+                "%s\n", (int) size, data, rc == NGX_OK ? "accepted" : "refused",
+                expect ? "accepted" : "refused");
         abort();
     }
 
