@@ -9,12 +9,15 @@ PEER_DIR=${PEER_DIR:-$ROOT/../shared/peers/fastapi}
 PYTHON=/usr/bin/python3   # Debian's: the peer's packages live there
 
 # Ports of our own, away from the ones the project's dev scripts use, so a
-# bench can run beside a developer's instance.
-MODULE_PORT=18080
-CEILING_PORT=18081
-PEER_PORT=18100
-PEER_PGPORT=18432
-PG_SOCKET_PORT=18433   # names the module cluster's socket; no TCP
+# bench can run beside a developer's instance. BENCH_PORT_OFFSET moves them
+# all, so two runs (two worktrees) can run at once without one failing to
+# bind; they then share the cores, which each run's load average shows.
+PORT_OFFSET=${BENCH_PORT_OFFSET:-0}
+MODULE_PORT=$((18080 + PORT_OFFSET))
+CEILING_PORT=$((18081 + PORT_OFFSET))
+PEER_PORT=$((18100 + PORT_OFFSET))
+PEER_PGPORT=$((18432 + PORT_OFFSET))
+PG_SOCKET_PORT=$((18433 + PORT_OFFSET))   # names the module cluster's socket; no TCP
 
 PASSWORD=benchpassword123
 ADMIN_EMAIL=admin@bench.example
@@ -150,6 +153,11 @@ module_conf() {  # SO
         # check above, since its files are in $STATE (/tmp/)
         grep -q '^ *users_jwt_secret ' "$conf" || die "conf/nginx.prod.conf has no users_jwt_secret: update module_conf"
         sed -i "s|^\( *\)users_jwt_secret .*|&\n\1$JWT_KEYS|" "$conf"
+    fi
+    # extra server blocks (bench/run --guard): an include at the http level,
+    # after the check above, since its path is under /tmp
+    if [ -n "${MODULE_INCLUDE:-}" ]; then
+        sed -i "s|^\( *\)server_tokens off;|&\n\1include $MODULE_INCLUDE;|" "$conf"
     fi
     echo "$conf"
 }

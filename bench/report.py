@@ -31,6 +31,11 @@ BASELINE_SHARE = 0.95    # of the --baseline build, paired rounds
 # bench/run --keys (bench/keys.sh): each variant's share of its base in
 # paired rounds, "min" at least the share, "within" at most that far from 1
 KEYS_TARGETS = {"users_me": ("min", 0.95), "jwks": ("min", 0.80), "login": ("within", 0.05)}
+# bench/run --guard: users_auth's share of the same location unguarded, and
+# the revocation propagation bounds between two instances
+GUARD_SHARE = {"guard_return": 0.8, "guard_proxy": 0.9}
+GUARD_PROPAGATION_P99_MS = 100
+GUARD_PROPAGATION_MAX_MS = 1000
 README_BEGIN = "<!-- latest results: written by bench/run -->"
 README_END = "<!-- end of latest results -->"
 
@@ -113,7 +118,8 @@ def parse_pgbench(text: str) -> dict:
 
 def load(run_dir: str) -> dict:
     data = {"machine": {}, "config": {}, "ceiling": {}, "scenarios": {}, "storm": {},
-            "conns": {}, "users": {}, "soak": {}, "pairs": {}, "keys": {}}
+            "conns": {}, "users": {}, "soak": {}, "pairs": {}, "keys": {},
+            "guard": {}}
     machine_file = os.path.join(run_dir, "machine.json")
     if os.path.exists(machine_file):
         data["machine"] = json.load(open(machine_file))
@@ -144,6 +150,8 @@ def load(run_dir: str) -> dict:
             measured.append(e)
         elif kind == "pgbench":
             e.update(parse_pgbench(raw))
+        elif kind == "guard_propagation":
+            e.update(json.loads(raw))
         elif kind in ("argon2", "timing"):
             e.update(json.loads(raw))
             if kind == "argon2":
@@ -243,6 +251,7 @@ def checks(data: dict) -> list:
                         f"build ({data['config'].get('baseline', '?')}), median of "
                         f"{len(ratios)} paired rounds", f"{x:.0%}", f"{BASELINE_SHARE:.0%}",
                         x >= BASELINE_SHARE))
+    out += guard_checks(data)
     storm = data["storm"].get("module", {})
     rounds = storm_rounds(storm, "paced-")
     if rounds:
@@ -505,6 +514,9 @@ def render(data: dict) -> str:
             ["target", "RSS at rest", "RSS under load (peak)", "largest worker",
              "PostgreSQL connections at rest", "under load (peak)"], rows))
 
+    if data["guard"]:
+        out.append(render_guard(data))
+
     if data["soak"]:
         out.append(render_soak(data["soak"]))
 
@@ -517,6 +529,77 @@ def render(data: dict) -> str:
             ["target", "measured", "bound", "met"],
             [[w, v, b, "yes" if ok else "**no**"] for w, v, b, ok in met]))
     return "\n\n".join(out) + "\n"
+
+
+def guard_requests(data: dict) -> int:
+    """Requests answered by guarded locations while statements were counted."""
+    module = data["scenarios"].get("module", {})
+    n = sum(s["requests"] for k, s in module.items() if k in GUARD_SHARE)
+    return n + sum(s["requests"] for k, p in data["pairs"].items() if k in GUARD_SHARE
+                   for r, s in p.items() if r.startswith("m"))
+
+
+def guard_checks(data: dict) -> list:
+    """bench/run --guard's targets: (what, measured, bound, met)."""
+    out = []
+    module = data["scenarios"].get("module", {})
+    for key, share in GUARD_SHARE.items():
+        s, ratios = module.get(key), pair_ratios(data["pairs"].get(key, {}))
+        if s and ratios:
+            x = statistics.median(ratios)
+            out.append((f"{s['label']} >= {share:.0%} of the same location unguarded, "
+                        f"median of {len(ratios)} paired rounds (single shot: "
+                        f"{ok_rps(s) / ceiling_of(data, s['ceiling']):.0%})",
+                        f"{x:.0%}", f"{share:.0%}", x >= share))
+    st = data["guard"].get("statements")
+    if st and guard_requests(data):
+        n = guard_requests(data)
+        out.append((f"database statements per guarded request after warm-up "
+                    f"({st['counter']}: {st['statements']} over {n:,} requests; the "
+                    f"listener's heartbeat, {st['beat_statements']} in {st['seconds']:.0f} s, "
+                    f"apart)", f"{st['statements'] / n:.6f}", "0", st["statements"] == 0))
+    p = data["guard"].get("propagation")
+    if p and p.get("from_send"):
+        f = p["from_send"]
+        out.append((f"revocation on instance A refused by instance B, p99 over "
+                    f"{p['revocations']} revocations (from the logout's send)",
+                    fmt_ms(f["p99_ms"]), fmt_ms(GUARD_PROPAGATION_P99_MS),
+                    f["p99_ms"] <= GUARD_PROPAGATION_P99_MS and not p["failures"]))
+        out.append((f"the same, max (failures: {len(p['failures'])})", fmt_ms(f["max_ms"]),
+                    fmt_ms(GUARD_PROPAGATION_MAX_MS),
+                    f["max_ms"] <= GUARD_PROPAGATION_MAX_MS and not p["failures"]))
+    return out
+
+
+def render_guard(data: dict) -> str:
+    """The statements and propagation of bench/run --guard; the guarded
+    locations themselves are rows of the scenarios, ceilings and paired
+    rounds tables."""
+    out = []
+    st = data["guard"].get("statements")
+    if st:
+        n = guard_requests(data)
+        out.append(table(["statements (module's role, but the heartbeat)", "guarded requests",
+                          "per request", "listener heartbeat", "per second a worker",
+                          "counter"],
+                         [[st["statements"], f"{n:,}",
+                           f"{st['statements'] / n:.6f}" if n else "-",
+                           f"{st['beat_statements']} in {st['seconds']:.0f} s",
+                           f"{st['beat_statements'] / st['seconds'] / max(st['workers'], 1):.2f}",
+                           st["counter"]]]))
+    p = data["guard"].get("propagation")
+    if p:
+        rows = [[name, fmt_ms(p[k]["p50_ms"]), fmt_ms(p[k]["p99_ms"]), fmt_ms(p[k]["max_ms"])]
+                for k, name in (("from_send", "logout sent on A -> 401 on B"),
+                                ("from_commit", "logout answered by A -> 401 on B"),
+                                ("logout", "the logout request on A"))
+                if k in p]
+        out.append(table(["revocations: " + str(p["revocations"]), "p50", "p99", "max"], rows)
+                   + f"\n\nB refused the token on its first request after A's answer in "
+                   f"{p['first_poll_refused']} of {p['revocations']}; at most "
+                   f"{p['polls_max']} polls; failures: "
+                   + ("; ".join(p["failures"][:5]) or "none") + ".")
+    return "### Guard (users_auth): statements and revocation propagation\n\n" + "\n\n".join(out)
 
 
 def render_soak(soak: dict) -> str:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the parsers' libFuzzer targets and unit tests with clang-14,
 # AddressSanitizer and UndefinedBehaviorSanitizer, against nginx's headers.
-#   fuzz/build.sh   -> fuzz/out/fuzz_{json,check,form,id,jwt,jwk,reqid,conninfo},
+#   fuzz/build.sh   -> fuzz/out/fuzz_{json,check,form,id,jwt,jwk,reqid,conninfo,
+#                      guard},
 #                      fuzz/out/unit,
 #                      fuzz/out/parity (the validator as a filter, for
 #                      fuzz/parity.py)
@@ -37,7 +38,7 @@ do
 done
 incs+=(-I "$(pg_config --includedir)" -I "$top/ngx_users_module" -I "$top/fuzz")
 
-module=(json check timezone form jwt jwk request_id pg_conninfo)
+module=(json check timezone form jwt jwk request_id pg_conninfo guard_parse)
 warn=(-Wall -Wextra -Wpointer-arith -Wconditional-uninitialized
       -Wno-unused-parameter -Werror)
 
@@ -65,7 +66,7 @@ objects() {  # objects DIR SANITIZERS
 objects "$out/obj-fuzz" fuzzer-no-link,address,undefined
 objects "$out/obj-unit" address,undefined
 
-for t in json check form id jwt jwk reqid conninfo; do
+for t in json check form id jwt jwk reqid conninfo guard; do
     "$cc" "${common[@]}" -fsanitize=fuzzer,address,undefined "${warn[@]}" \
         "${incs[@]}" -o "$out/fuzz_$t" "$top/fuzz/fuzz_$t.c" \
         "$out"/obj-fuzz/*.o "${libs[@]}"

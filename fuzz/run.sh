@@ -14,9 +14,10 @@ fuzz/build.sh > /dev/null
 "$out/unit"
 
 declare -A max_len=([json]=16384 [check]=1024 [form]=4096 [id]=64
-                    [jwt]=5000 [jwk]=2048 [reqid]=1024 [conninfo]=1024)
+                    [jwt]=5000 [jwk]=2048 [reqid]=1024 [conninfo]=1024
+                    [guard]=6000)
 
-for t in json check form id jwt jwk reqid conninfo; do
+for t in json check form id jwt jwk reqid conninfo guard; do
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
     dict=()
     if [ -f "fuzz/dict/$t.dict" ]; then

@@ -1034,6 +1034,9 @@ signed_verify(const char *header, const char *payload, int bits)
 #define HS256  "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 #define CLAIMS(sub, ver)                                                      \
     "{\"sub\":" sub ",\"iat\":1699999000,\"exp\":1700000600,\"ver\":" ver "}"
+#define CLAIMS_SID(sid)                                                       \
+    "{\"sub\":\"12\",\"iat\":1699999000,\"exp\":1700000600,\"ver\":3,"     \
+    "\"sid\":" sid "}"
 
 
 static void
@@ -1407,6 +1410,141 @@ test_jwt_keys(void)
 }
 
 
+
+/* ---------------------------------------------------- the guard's inputs */
+
+static ngx_int_t
+notify(const char *text, int64_t *id, ngx_http_users_state_t *state)
+{
+    ngx_memzero(state, sizeof(ngx_http_users_state_t));
+    *id = 0;
+
+    return ngx_http_users_notify_parse((u_char *) text, strlen(text), id,
+                                       state);
+}
+
+
+static void
+test_notify(void)
+{
+    int64_t                  id;
+    ngx_http_users_state_t   st;
+
+    CHECK(notify("7:42:3:1:0", &id, &st) == NGX_OK && id == 42
+          && st.auth_seq == 7 && st.version == 3 && st.active
+          && !st.superuser);
+    CHECK(notify("9223372036854775807:1:0:0:1", &id, &st) == NGX_OK
+          && st.auth_seq == INT64_MAX && st.version == 0 && !st.active
+          && st.superuser);
+    /* a deleted user: version -1 */
+    CHECK(notify("8:5:-1:0:0", &id, &st) == NGX_OK && st.version == -1);
+
+    /* exactly five fields, flags exactly 0 or 1: else the log is read */
+    CHECK(notify("7:42:3:1", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:3:1:0:", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:3:1:0:x", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:3:1x:0", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:3:t:f", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:3::0", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:3:1:", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:-2:1:0", &id, &st) == NGX_ERROR);
+    CHECK(notify("7: 42:3:1:0", &id, &st) == NGX_ERROR);
+    CHECK(notify("9223372036854775808:1:0:0:1", &id, &st) == NGX_ERROR);
+    CHECK(notify("", &id, &st) == NGX_ERROR);
+    CHECK(notify("::::", &id, &st) == NGX_ERROR);
+}
+
+
+/* the sid of a token with this payload, signed with the fuzz secret */
+static ngx_str_t
+sid_of(const char *payload)
+{
+    char       *token;
+    ngx_str_t   t, sid;
+
+    token = fuzz_sign((u_char *) HS256, sizeof(HS256) - 1, (u_char *) payload,
+                      strlen(payload), 256);
+    if (token == NULL) {
+        abort();
+    }
+
+    t = str(token);
+
+    if (ngx_http_users_token_sid(pool, &t, &sid) != NGX_OK) {
+        abort();
+    }
+
+    free(token);
+
+    return sid;
+}
+
+
+static void
+test_token_sid(void)
+{
+    char       *payload;
+    ngx_str_t   sid, t;
+
+    CHECK(STR_IS(sid_of(CLAIMS_SID("\"a1b2-c3\"")), "a1b2-c3"));
+    CHECK(sid_of(CLAIMS("\"12\"", "3")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("\"\"")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("12")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("null")).len == 0);
+    /* unsafe in a header or a log line */
+    CHECK(sid_of(CLAIMS_SID("\"a b\"")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("\"a\\\"b\"")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("\"a\\\\b\"")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("\"a\\u00e9\"")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("\"a\\u0000b\"")).len == 0);
+    CHECK(sid_of(CLAIMS_SID("\"a\\tb\"")).len == 0);
+    CHECK(sid_of("not json").len == 0);
+
+    /* 128 bytes at most */
+    payload = malloc(256);
+    if (payload == NULL) {
+        abort();
+    }
+
+    sprintf(payload, "{\"sid\":\"%0128d\"}", 7);
+    CHECK(sid_of(payload).len == 128);
+    sprintf(payload, "{\"sid\":\"%0129d\"}", 7);
+    CHECK(sid_of(payload).len == 0);
+    free(payload);
+
+    /* not a token, or a payload that is not base64url */
+    t = str("abc");
+    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
+    t = str("a.eyJzaWQiOiJ4In0");
+    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
+    t = str("a.eyJzaWQiOiJ4In0.");
+    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK
+          && STR_IS(sid, "x"));
+    t = str("a.eyJzaWQiOiJ4In0*.b");
+    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
+
+    /* a payload larger than any token decodes nowhere */
+    payload = malloc(2 * NGX_HTTP_USERS_TOKEN_MAX);
+    if (payload == NULL) {
+        abort();
+    }
+
+    memset(payload, 'e', 2 * NGX_HTTP_USERS_TOKEN_MAX - 1);
+    payload[0] = '.';
+    payload[2 * NGX_HTTP_USERS_TOKEN_MAX - 2] = '.';
+    payload[2 * NGX_HTTP_USERS_TOKEN_MAX - 1] = '\0';
+    t = str(payload);
+    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
+    free(payload);
+
+    /* memory runs out: NGX_ERROR, not a missing session */
+    ngx_shim_fail_after = 1;
+    t = str("a.eyJzaWQiOiJ4In0.b");
+    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_ERROR);
+    ngx_shim_fail_after = 0;
+}
+
+
 int
 main(void)
 {
@@ -1433,6 +1571,8 @@ main(void)
     test_jwt_issue();
     test_jwt_forgeries();
     test_jwt_keys();
+    test_notify();
+    test_token_sid();
 
     ngx_destroy_pool(pool);
 

@@ -14,10 +14,6 @@
 #include "ngx_http_users_module.h"
 
 
-/* the longest session id taken from a token: sessions' own are shorter */
-#define NGX_HTTP_USERS_SID_MAX  128
-
-
 static void ngx_http_users_ident_cleanup(void *data);
 static ngx_int_t ngx_http_users_ident_verify(ngx_http_request_t *r,
     ngx_http_users_ident_t *ident);
@@ -264,80 +260,25 @@ ngx_http_users_ident_variable(ngx_http_request_t *r,
 
 
 /*
- * The "sid" claim of a valid token, read only when asked for: the
- * signature has been checked, so the payload is only decoded again.  A
- * missing or unusable claim (not a string, too long, or characters that
- * would not be safe in a header) is no session.
+ * The "sid" claim of a valid token, read only when asked for
+ * (ngx_http_users_guard_parse.c reads it).
  */
 
 ngx_int_t
 ngx_http_users_ident_session(ngx_http_request_t *r,
     ngx_http_users_ident_t *ident)
 {
-    u_char       *p, *last, buf[NGX_HTTP_USERS_TOKEN_MAX];
-    json_t       *claims, *sid;
-    ngx_str_t     part, decoded;
-    const char   *text;
-
     if (ident->sid_read || ident->rc != NGX_OK) {
         return NGX_OK;
     }
 
     ident->sid_read = 1;
 
-    /* header.payload.signature, checked by the verify */
-    p = ngx_strlchr(ident->token.data, ident->token.data + ident->token.len,
-                    '.');
-    if (p == NULL) {
-        return NGX_OK;
-    }
-
-    last = ngx_strlchr(p + 1, ident->token.data + ident->token.len, '.');
-    if (last == NULL) {
-        return NGX_OK;
-    }
-
-    part.data = p + 1;
-    part.len = last - part.data;
-    decoded.data = buf;
-
-    if (ngx_decode_base64url(&decoded, &part) != NGX_OK) {
-        return NGX_OK;
-    }
-
-    claims = json_loadb((char *) decoded.data, decoded.len, 0, NULL);
-    if (claims == NULL) {
-        return NGX_OK;
-    }
-
-    sid = json_object_get(claims, "sid");
-
-    if (json_is_string(sid)
-        && json_string_length(sid) > 0
-        && json_string_length(sid) <= NGX_HTTP_USERS_SID_MAX)
+    if (ngx_http_users_token_sid(r->pool, &ident->token, &ident->sid)
+        != NGX_OK)
     {
-        text = json_string_value(sid);
-
-        for (p = (u_char *) text; *p; p++) {
-            if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\') {
-                break;
-            }
-        }
-
-        if (*p == '\0') {
-            ident->sid.len = p - (u_char *) text;
-            ident->sid.data = ngx_pnalloc(r->pool, ident->sid.len);
-
-            if (ident->sid.data == NULL) {
-                json_decref(claims);
-                return NGX_ERROR;
-            }
-
-            ngx_memcpy(ident->sid.data, text, ident->sid.len);
-        }
+        return NGX_ERROR;
     }
-
-    json_decref(claims);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users ident: session \"%V\"", &ident->sid);

@@ -76,7 +76,6 @@ static void ngx_http_users_listener_down(ngx_http_users_listener_t *l,
     char *why);
 static ngx_int_t ngx_http_users_listener_int(PGresult *res, int row, int col,
     int64_t *value);
-static ngx_int_t ngx_http_users_listener_number(ngx_str_t *s, int64_t *value);
 
 
 static ngx_http_users_listener_t  *ngx_http_users_listener;
@@ -356,57 +355,26 @@ ngx_http_users_listener_notify(void *data, PGnotify *notify)
 {
     ngx_http_users_listener_t *l = data;
 
-    u_char                  *p, *last, *field[5];
-    int64_t                  value[3];
-    ngx_str_t                s;
-    ngx_uint_t               i, n;
+    int64_t                  id;
     ngx_http_users_state_t   state;
 
-    p = (u_char *) notify->extra;
-    last = p + ngx_strlen(p);
-
-    for (n = 0; n < 5; n++) {
-        field[n] = p;
-
-        while (p < last && *p != ':') {
-            p++;
-        }
-
-        if (n < 4 && p == last) {
-            break;
-        }
-
-        p++;
-    }
-
-    if (n < 5) {
+    if (ngx_http_users_notify_parse((u_char *) notify->extra,
+                                    ngx_strlen(notify->extra), &id, &state)
+        != NGX_OK)
+    {
         goto invalid;
     }
 
-    for (i = 0; i < 3; i++) {
-        s.data = field[i];
-        s.len = field[i + 1] - field[i] - 1;
-
-        if (ngx_http_users_listener_number(&s, &value[i]) != NGX_OK) {
-            goto invalid;
-        }
-    }
-
-    state.auth_seq = value[0];
-    state.version = (ngx_int_t) value[2];
-    state.active = (field[3][0] == '1');
-    state.superuser = (field[4][0] == '1');
-
-    ngx_http_users_revocation_changed(l->umcf, value[1], &state);
+    ngx_http_users_revocation_changed(l->umcf, id, &state);
 
     /* only a listener in step moves its mark: a gap is for the log */
     if (l->state == NGX_HTTP_USERS_LISTENER_SYNCED) {
-        if (value[0] > l->synced_seq) {
-            l->synced_seq = value[0];
+        if (state.auth_seq > l->synced_seq) {
+            l->synced_seq = state.auth_seq;
         }
 
-    } else if (value[0] > l->heard_seq) {
-        l->heard_seq = value[0];
+    } else if (state.auth_seq > l->heard_seq) {
+        l->heard_seq = state.auth_seq;
     }
 
     return;
@@ -458,24 +426,5 @@ ngx_http_users_listener_int(PGresult *res, int row, int col, int64_t *value)
     s.data = (u_char *) PQgetvalue(res, row, col);
     s.len = PQgetlength(res, row, col);
 
-    return ngx_http_users_listener_number(&s, value);
-}
-
-
-/* ids and sequence numbers, and versions: 0, and -1 for a deleted user */
-
-static ngx_int_t
-ngx_http_users_listener_number(ngx_str_t *s, int64_t *value)
-{
-    if (s->len == 1 && s->data[0] == '0') {
-        *value = 0;
-        return NGX_OK;
-    }
-
-    if (s->len == 2 && s->data[0] == '-' && s->data[1] == '1') {
-        *value = -1;
-        return NGX_OK;
-    }
-
-    return ngx_http_users_parse_id(s, value);
+    return ngx_http_users_parse_number(&s, value);
 }

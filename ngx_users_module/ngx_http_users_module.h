@@ -726,6 +726,14 @@ void ngx_http_users_revocation_row(PGresult *res,
     ngx_http_users_state_t *state);
 
 
+/* ngx_http_users_guard_parse.c: the guard's inputs, as plain functions */
+ngx_int_t ngx_http_users_token_sid(ngx_pool_t *pool, ngx_str_t *token,
+    ngx_str_t *sid);
+ngx_int_t ngx_http_users_parse_number(ngx_str_t *s, int64_t *value);
+ngx_int_t ngx_http_users_notify_parse(u_char *text, size_t len, int64_t *id,
+    ngx_http_users_state_t *state);
+
+
 /* ngx_http_users_listener.c: LISTEN for changes, one per worker */
 ngx_int_t ngx_http_users_listener_init_process(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf);
