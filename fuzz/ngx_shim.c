@@ -533,3 +533,16 @@ static uint32_t  ngx_shim_crc32_table16[] = {
 };
 
 uint32_t  *ngx_crc32_table_short = ngx_shim_crc32_table16;
+
+
+/*
+ * The metrics live in a shared zone the fuzzers never make: the module's
+ * own ngx_http_users_metrics_add() does nothing without one, and so does
+ * this stand-in for it.
+ */
+void
+ngx_http_users_metrics_add(ngx_http_users_metric_e metric, ngx_int_t n)
+{
+    (void) metric;
+    (void) n;
+}
