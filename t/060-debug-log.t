@@ -26,15 +26,17 @@ __DATA__
 --- request
 GET /readyz
 --- error_code: 200
---- error_log
-users route "readyz" method "GET"
-users pg slot 0: down -> connecting
-users pg slot 0: connecting -> preparing
-users pg slot 0: preparing -> idle
-users pg slot 0: idle -> busy
-users query "users_ping" parked, 0 params
-users query "users_ping" resumed: PGRES_TUPLES_OK
-users finalize: 0
+--- error_log eval
+# the response's filters return NGX_AGAIN (-2) where the client's socket
+# takes it in parts (scripts/mockeagain.sh)
+['users route "readyz" method "GET"',
+ 'users pg slot 0: down -> connecting',
+ 'users pg slot 0: connecting -> preparing',
+ 'users pg slot 0: preparing -> idle',
+ 'users pg slot 0: idle -> busy',
+ 'users query "users_ping" parked, 0 params',
+ 'users query "users_ping" resumed: PGRES_TUPLES_OK',
+ qr/users finalize: (?:0|-2)(?!\d)/]
 --- no_error_log
 [error]
 

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use Test::More;
 use POSIX ();
-use Time::HiRes qw(sleep);
+use Time::HiRes qw(sleep time);
 use t::lib::Scenario;
 use t::lib::Fixtures;
 
@@ -26,24 +26,28 @@ users_password_cost time=3 memory=64m;
 users_login_throttle failures=100 window=60s;
 _EOC_
 
-# runs $write in a child while six logins hold the hashing thread (about
-# a second of work, in the order posted), then $meanwhile once the write
-# is parked behind them; returns the write's status
+# runs $write in a child while logins hold the hashing thread (about a
+# second of work, in the order posted; as much longer as the time factor
+# makes the waits), then $meanwhile once the write is parked behind them;
+# returns the write's status, after checking that it was still waiting
+# when $meanwhile had returned
 sub write_while_queued {
     my ($write, $meanwhile) = @_;
+    my $blockers = int(6 * time_factor() + 0.5);
     users_fixture(email => 'blocker@example.com');
     pipe my $read, my $write_end or die;
     my $pid = fork // die;
     if ($pid == 0) {
         close $read;
-        my @s = concurrent_requests(7, sub {
+        my @s = concurrent_requests($blockers + 1, sub {
             my ($i) = @_;
-            if ($i < 6) {
+            if ($i < $blockers) {
                 return (http_request(POST => '/auth/login', $form,
                     'username=blocker@example.com&password=' . users_password()))[0];
             }
             sleep 0.1 * time_factor();
-            return $write->();
+            my $status = $write->();
+            return sprintf '%s@%.6f', $status // 'none', time;
         });
         print $write_end "@s";
         close $write_end;
@@ -52,11 +56,15 @@ sub write_while_queued {
     close $write_end;
     sleep 0.3 * time_factor();
     $meanwhile->();
+    my $meanwhile_done = time;
     my $out = do { local $/; <$read> };
     waitpid $pid, 0;
     my @s = split ' ', $out // '';
-    is_deeply([@s[0 .. 5]], [(200) x 6], 'the blockers logged in');
-    return $s[6];
+    my ($status, $answered) = split /@/, pop @s // '';
+    is_deeply(\@s, [(200) x $blockers], "the $blockers blockers logged in");
+    cmp_ok($answered // 0, '>', $meanwhile_done,
+           'the write was still waiting for its hash meanwhile');
+    return $status;
 }
 
 subtest 'PUT /users/me of a caller who logged out meanwhile' => sub {
