@@ -5,17 +5,20 @@
 # at a time and fail with EAGAIN every other call, on the client side and
 # on the PostgreSQL side alike. Passing proves that the request and pool
 # code never assume a full read or write.
-#   scripts/mockeagain.sh [--valgrind] [prove arguments]
+#   scripts/mockeagain.sh [--valgrind | --real] [prove arguments]
 # --valgrind: also under valgrind memcheck (scripts/valgrind.sh).
+# --real: under openresty's Test::Nginx (scripts/test-real.sh), as CI runs
+#   it: one run shows both that the suite holds under the real harness and
+#   that the module never assumes a full read or write.
 # Env: MOCKEAGAIN (default rw: both directions; r or w for one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runner=scripts/test.sh
-if [ "${1:-}" = --valgrind ]; then
-    runner=scripts/valgrind.sh
-    shift
-fi
+case ${1:-} in
+--valgrind) runner=scripts/valgrind.sh; shift ;;
+--real) runner=scripts/test-real.sh; shift ;;
+esac
 
 shim=$(t/mockeagain/build.sh)
 

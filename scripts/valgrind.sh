@@ -10,7 +10,7 @@
 # Reports: t/servroot_valgrind/<test file>.log (the server root's name
 # plus _valgrind, so $TEST_NGINX_SERVROOT_valgrind when that is set).
 # Slow: every process runs on valgrind's CPU, and each nginx start hashes
-# two passwords with Argon2id; about 25 minutes for the whole suite on 2
+# two passwords with Argon2id; about 14 minutes for the whole suite on 2
 # cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
