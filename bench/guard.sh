@@ -55,6 +55,7 @@ guard_b_start() {
     guard_render "$GUARD_B_GUARD_PORT" "$GUARD_B_UPSTREAM_PORT" "$STATE/guard-b.conf"
     sed -e "s|listen 127.0.0.1:$MODULE_PORT;|listen 127.0.0.1:$GUARD_B_PORT;|" \
         -e "s|include $STATE/guard-a.conf;|include $STATE/guard-b.conf;|" \
+        -e "\|include $STATE/audit-off.conf;|d" \
         "$STATE/module/nginx.conf" > "$STATE/guardb/nginx.conf"
     DATABASE_URL=$MODULE_DB SECRET_KEY=$SECRET \
     FIRST_SUPERUSER_EMAIL=$ADMIN_EMAIL FIRST_SUPERUSER_PASSWORD=$ADMIN_PASSWORD \

@@ -154,10 +154,16 @@ module_conf() {  # SO
         grep -q '^ *users_jwt_secret ' "$conf" || die "conf/nginx.prod.conf has no users_jwt_secret: update module_conf"
         sed -i "s|^\( *\)users_jwt_secret .*|&\n\1$JWT_KEYS|" "$conf"
     fi
-    # extra server blocks (bench/run --guard): an include at the http level,
-    # after the check above, since its path is under /tmp
-    if [ -n "${MODULE_INCLUDE:-}" ]; then
-        sed -i "s|^\( *\)server_tokens off;|&\n\1include $MODULE_INCLUDE;|" "$conf"
+    # extra server blocks (bench/run --guard, --observe): includes at the
+    # http level, after the check above, since their paths are under /tmp
+    local inc
+    for inc in ${MODULE_INCLUDE:-}; do
+        sed -i "s|^\( *\)server_tokens off;|&\n\1include $inc;|" "$conf"
+    done
+    # bench/run --observe: no users_metrics location, so no metrics zone
+    if [ -n "${METRICS_OFF:-}" ]; then
+        grep -q '^ *users_metrics;' "$conf" || die "conf/nginx.prod.conf has no users_metrics: update module_conf"
+        sed -i 's|^\( *\)users_metrics;|\1return 404;|' "$conf"
     fi
     echo "$conf"
 }

@@ -35,6 +35,12 @@ KEYS_TARGETS = {"users_me": ("min", 0.95), "jwks": ("min", 0.80), "login": ("wit
 # the revocation propagation bounds between two instances
 GUARD_SHARE = {"guard_return": 0.8, "guard_proxy": 0.9}
 GUARD_PROPAGATION_P99_MS = 100
+# bench/run --observe: with the audit log or the metrics, the share of the
+# same requests without them (paired rounds), and a scrape's p99 under load
+OBSERVE_SHARE = {"audit_put_profile_me": ("users_audit on", "off", 0.90),
+                 "audit_register": ("users_audit on", "off", 0.90),
+                 "metrics_users_me": ("the metrics zone", "none", 0.97)}
+METRICS_SCRAPE_P99_MS = 5
 GUARD_PROPAGATION_MAX_MS = 1000
 README_BEGIN = "<!-- latest results: written by bench/run -->"
 README_END = "<!-- end of latest results -->"
@@ -119,7 +125,7 @@ def parse_pgbench(text: str) -> dict:
 def load(run_dir: str) -> dict:
     data = {"machine": {}, "config": {}, "ceiling": {}, "scenarios": {}, "storm": {},
             "conns": {}, "users": {}, "soak": {}, "pairs": {}, "keys": {},
-            "guard": {}}
+            "guard": {}, "observe": {}}
     machine_file = os.path.join(run_dir, "machine.json")
     if os.path.exists(machine_file):
         data["machine"] = json.load(open(machine_file))
@@ -252,6 +258,7 @@ def checks(data: dict) -> list:
                         f"{len(ratios)} paired rounds", f"{x:.0%}", f"{BASELINE_SHARE:.0%}",
                         x >= BASELINE_SHARE))
     out += guard_checks(data)
+    out += observe_checks(data)
     storm = data["storm"].get("module", {})
     rounds = storm_rounds(storm, "paced-")
     if rounds:
@@ -568,6 +575,26 @@ def guard_checks(data: dict) -> list:
         out.append((f"the same, max (failures: {len(p['failures'])})", fmt_ms(f["max_ms"]),
                     fmt_ms(GUARD_PROPAGATION_MAX_MS),
                     f["max_ms"] <= GUARD_PROPAGATION_MAX_MS and not p["failures"]))
+    return out
+
+
+def observe_checks(data: dict) -> list:
+    """bench/run --observe's targets: (what, measured, bound, met)."""
+    out = []
+    for key, (on, off, share) in OBSERVE_SHARE.items():
+        pair = data["pairs"].get(key, {})
+        ratios = pair_ratios(pair)
+        if ratios:
+            x = statistics.median(ratios)
+            out.append((f"{pair['m1']['label']} with {on} >= {share:.0%} of {off}, "
+                        f"median of {len(ratios)} paired rounds ("
+                        + ", ".join(f"{r:.0%}" for r in ratios) + ")",
+                        f"{x:.0%}", f"{share:.0%}", x >= share))
+    s = data["observe"].get("metrics_scrape")
+    if s and s.get("p99_ms") is not None:
+        out.append((f"{s['label']}: p99", fmt_ms(s["p99_ms"]),
+                    fmt_ms(METRICS_SCRAPE_P99_MS),
+                    s["p99_ms"] <= METRICS_SCRAPE_P99_MS and not s["errors"]))
     return out
 
 

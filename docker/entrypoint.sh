@@ -3,6 +3,8 @@
 # into nginx's graceful SIGQUIT).
 #   serve (default)   nginx with /usr/share/ngx-users/conf/nginx.prod.conf
 #   migrate [CONNINFO] apply the SQL migrations (DATABASE_URL by default)
+#   audit-purge [CONNINFO]  delete the audit events past their retention
+#                      (AUDIT_RETENTION_DAYS, default 90)
 #   anything else      run as given (e.g. bash, nginx -t ...)
 # Environment, as the original service: DATABASE_URL, SECRET_KEY,
 # FIRST_SUPERUSER_EMAIL, FIRST_SUPERUSER_PASSWORD or
@@ -59,5 +61,6 @@ serve() {
 case ${1:-serve} in
 serve) serve ;;
 migrate) shift; exec ngx-users-migrate "$@" ;;
+audit-purge) shift; exec ngx-users-audit-purge "$@" ;;
 *) exec "$@" ;;
 esac

@@ -28,6 +28,7 @@ typedef struct {
     ngx_str_t                  hash;
     ngx_str_t                  version;
     unsigned                   active:1;
+    unsigned                   verified:1;  /* the password was right */
 } ngx_http_users_login_t;
 
 
@@ -37,6 +38,8 @@ static ngx_int_t ngx_http_users_login_refused(ngx_http_request_t *r,
     time_t wait);
 static ngx_int_t ngx_http_users_login_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_verified(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_login_failed(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_login_denied(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_token(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_logout_done(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_verify_loaded(ngx_http_request_t *r);
@@ -582,23 +585,25 @@ ngx_http_users_login_verified(ngx_http_request_t *r)
 
     /* the attempt was counted when it was admitted */
     if (!ctx->task->ok || login->id.len == 0) {
-        return ngx_http_users_send_unauthorized(r,
-                                                "Incorrect email or password");
+        return ngx_http_users_login_failed(r);
     }
+
+    login->verified = 1;
 
     ngx_http_users_throttle_reset(umcf, &login->username);
 
     if (!login->active) {
-        return ngx_http_users_send_detail(r, NGX_HTTP_FORBIDDEN,
-                                          "Inactive user");
+        return ngx_http_users_login_failed(r);
     }
 
     ctx->own_failure = 1;
 
     if (!ctx->task->rehashed) {
-        return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_SETTLE, 1,
-                                    &login->username,
-                                    ngx_http_users_login_token);
+        params[0] = login->username;
+        params[1] = login->id;
+
+        return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_SETTLE, 2,
+                                    params, ngx_http_users_login_token);
     }
 
     params[0] = login->id;
@@ -608,6 +613,68 @@ ngx_http_users_login_verified(ngx_http_request_t *r)
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REHASH, 4, params,
                                 ngx_http_users_login_token);
+}
+
+
+/*
+ * A refused login is audited by a statement of its own, known and unknown
+ * addresses alike, so that neither answers sooner; with users_audit off
+ * there is no round trip for either.
+ */
+
+static ngx_int_t
+ngx_http_users_login_failed(ngx_http_request_t *r)
+{
+    ngx_str_t                   params[3];
+    ngx_http_users_ctx_t       *ctx;
+    ngx_http_users_login_t     *login;
+    ngx_http_users_loc_conf_t  *ulcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    ulcf = ngx_http_get_module_loc_conf(r, ngx_http_users_module);
+    login = ctx->data;
+
+    if (!ulcf->audit) {
+        return ngx_http_users_login_denied(r);
+    }
+
+    params[0] = login->username;
+    params[1] = login->id;
+
+    if (login->verified) {
+        ngx_str_set(&params[2], "inactive");
+
+    } else {
+        ngx_str_set(&params[2], "password");
+    }
+
+    /* a record that failed to be written does not change the answer */
+    ctx->own_failure = 1;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_FAILED, 3, params,
+                                ngx_http_users_login_denied);
+}
+
+
+static ngx_int_t
+ngx_http_users_login_denied(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_login_t  *login;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    login = ctx->data;
+
+    if (ctx->res && PQresultStatus(ctx->res) != PGRES_COMMAND_OK) {
+        (void) ngx_http_users_pg_error_status(r, ctx->res);
+    }
+
+    if (login->verified) {
+        return ngx_http_users_send_detail(r, NGX_HTTP_FORBIDDEN,
+                                          "Inactive user");
+    }
+
+    return ngx_http_users_send_unauthorized(r, "Incorrect email or password");
 }
 
 

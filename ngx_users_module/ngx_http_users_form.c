@@ -238,3 +238,135 @@ ngx_http_users_parse_id(ngx_str_t *text, int64_t *id)
 
     return NGX_OK;
 }
+
+
+/*
+ * The query's integers: each found one in [min, max], else an entry of
+ * errors with pydantic's message, and NGX_DECLINED once all are looked at.
+ */
+
+ngx_int_t
+ngx_http_users_query_ints(ngx_http_request_t *r,
+    ngx_http_users_query_int_t *query, ngx_uint_t n, ngx_array_t *errors)
+{
+    u_char                       *p, *last;
+    char                         *type, *relation;
+    int64_t                       v, bound;
+    ngx_str_t                     msg;
+    ngx_uint_t                    i, negative, overflow, valid;
+    ngx_http_users_form_field_t  *form;
+
+    form = ngx_pcalloc(r->pool, n * sizeof(ngx_http_users_form_field_t));
+    if (form == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        form[i].name = query[i].name;
+    }
+
+    if (ngx_http_users_form_parse(r->pool, &r->args, form, n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+
+        if (!form[i].found) {
+            continue;
+        }
+
+        p = form[i].value.data;
+        last = p + form[i].value.len;
+        negative = 0;
+
+        if (p < last && (*p == '-' || *p == '+')) {
+            negative = (*p++ == '-');
+        }
+
+        v = 0;
+        overflow = 0;
+        valid = !form[i].invalid && p < last;
+
+        for ( /* void */ ; valid && p < last; p++) {
+            if (*p < '0' || *p > '9') {
+                valid = 0;
+                break;
+            }
+
+            if (v > (INT64_MAX - (*p - '0')) / 10) {
+                overflow = 1;
+
+            } else if (!overflow) {
+                v = v * 10 + (*p - '0');
+            }
+        }
+
+        relation = NULL;
+        bound = 0;
+
+        if (!valid) {
+            ngx_str_set(&msg, "value is not a valid integer");
+            type = "type_error.integer";
+
+        } else if ((negative && (v > 0 || overflow))
+                   || (!overflow && v < query[i].min))
+        {
+            relation = "greater than or equal to";
+            bound = query[i].min;
+            type = "value_error.number.not_ge";
+
+        } else if (overflow || v > query[i].max) {
+            relation = "less than or equal to";
+            bound = query[i].max;
+            type = "value_error.number.not_le";
+
+        } else {
+            query[i].value = negative ? -v : v;
+            query[i].found = 1;
+            continue;
+        }
+
+        if (relation) {
+            msg.data = ngx_pnalloc(r->pool,
+                                   sizeof("ensure this value is greater than"
+                                          " or equal to ") - 1
+                                   + NGX_INT64_LEN);
+            if (msg.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            msg.len = ngx_sprintf(msg.data, "ensure this value is %s %L",
+                                  relation, bound)
+                      - msg.data;
+        }
+
+        if (ngx_http_users_query_error(errors, &query[i].name, &msg, type)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return errors->nelts ? NGX_DECLINED : NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_users_query_error(ngx_array_t *errors, ngx_str_t *field,
+    ngx_str_t *msg, char *type)
+{
+    ngx_http_users_error_t  *e;
+
+    e = ngx_array_push(errors);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&e->loc, "query");
+    e->field = *field;
+    e->msg = *msg;
+    e->type.data = (u_char *) type;
+    e->type.len = ngx_strlen(type);
+
+    return NGX_OK;
+}

@@ -22,6 +22,8 @@ static void ngx_http_users_guard_checked(ngx_http_users_pg_op_t *op,
     PGresult *res);
 static ngx_int_t ngx_http_users_guard_refuse(ngx_http_request_t *r,
     ngx_http_users_ident_t *ident, ngx_uint_t status);
+static void ngx_http_users_guard_count(ngx_http_users_ident_t *ident,
+    ngx_http_users_metric_e metric);
 static ngx_int_t ngx_http_users_guard_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_guard_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -184,7 +186,22 @@ ngx_http_users_guard_handler(ngx_http_request_t *r)
         return ngx_http_users_guard_refuse(r, ident, NGX_HTTP_FORBIDDEN);
     }
 
+    ngx_http_users_guard_count(ident, NGX_HTTP_USERS_METRIC_GUARD_ALLOWED);
+
     return NGX_OK;
+}
+
+
+/* under "satisfy all" both phases decide: the request counts once */
+
+static void
+ngx_http_users_guard_count(ngx_http_users_ident_t *ident,
+    ngx_http_users_metric_e metric)
+{
+    if (!ident->counted) {
+        ident->counted = 1;
+        ngx_http_users_metrics_add(metric, 1);
+    }
 }
 
 
@@ -219,6 +236,8 @@ ngx_http_users_guard_check(ngx_http_request_t *r,
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users guard: checking user %L", ident->id);
+
+    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_GUARD_CHECKS, 1);
 
     ngx_http_users_pg_run(umcf->pg_pool, op);
 
@@ -275,8 +294,9 @@ static ngx_int_t
 ngx_http_users_guard_refuse(ngx_http_request_t *r,
     ngx_http_users_ident_t *ident, ngx_uint_t status)
 {
-    char       *detail;
-    size_t      len;
+    char                     *detail;
+    size_t                    len;
+    ngx_http_users_metric_e   metric;
 
     static ngx_str_t  retry_after = ngx_string("Retry-After");
     static ngx_str_t  one = ngx_string("1");
@@ -285,6 +305,7 @@ ngx_http_users_guard_refuse(ngx_http_request_t *r,
 
     case NGX_HTTP_UNAUTHORIZED:
         detail = ident->detail;
+        metric = NGX_HTTP_USERS_METRIC_GUARD_UNAUTHORIZED;
 
         if (ngx_http_users_www_authenticate(r, ident->sent) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -294,10 +315,12 @@ ngx_http_users_guard_refuse(ngx_http_request_t *r,
 
     case NGX_HTTP_FORBIDDEN:
         detail = "Not enough privileges";
+        metric = NGX_HTTP_USERS_METRIC_GUARD_FORBIDDEN;
         break;
 
     case NGX_HTTP_SERVICE_UNAVAILABLE:
         detail = "Service temporarily unavailable";
+        metric = NGX_HTTP_USERS_METRIC_GUARD_FAILED;
 
         if (ngx_http_users_add_header(r, &retry_after, &one) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -308,10 +331,13 @@ ngx_http_users_guard_refuse(ngx_http_request_t *r,
     default:
         status = NGX_HTTP_INTERNAL_SERVER_ERROR;
         detail = "Internal Server Error";
+        metric = NGX_HTTP_USERS_METRIC_GUARD_FAILED;
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users guard: refused %ui \"%s\"", status, detail);
+
+    ngx_http_users_guard_count(ident, metric);
 
     len = ngx_strlen(detail);
 

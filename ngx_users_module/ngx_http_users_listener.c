@@ -74,6 +74,8 @@ static void ngx_http_users_listener_notify(void *data, PGnotify *notify);
 static void ngx_http_users_listener_closed(void *data);
 static void ngx_http_users_listener_down(ngx_http_users_listener_t *l,
     char *why);
+static void ngx_http_users_listener_state(ngx_http_users_listener_t *l,
+    ngx_http_users_listener_state_e state);
 static ngx_int_t ngx_http_users_listener_int(PGresult *res, int row, int col,
     int64_t *value);
 
@@ -130,6 +132,9 @@ ngx_http_users_listener_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_users_listener = NULL;
+
+    /* a worker that exits, at a reload say, is no longer in step */
+    ngx_http_users_listener_state(l, NGX_HTTP_USERS_LISTENER_DOWN);
 
     if (l->running) {
         ngx_http_users_pg_cancel(&l->op);
@@ -234,7 +239,7 @@ ngx_http_users_listener_done(ngx_http_users_pg_op_t *op, PGresult *res)
     switch (op->stmt) {
 
     case NGX_HTTP_USERS_SQL_AUTH_LISTEN:
-        l->state = NGX_HTTP_USERS_LISTENER_CATCHING_UP;
+        ngx_http_users_listener_state(l, NGX_HTTP_USERS_LISTENER_CATCHING_UP);
         l->heard_seq = 0;
         ngx_http_users_listener_run(l, NGX_HTTP_USERS_SQL_AUTH_CHANGES,
                                     l->conf.query_timeout);
@@ -248,7 +253,7 @@ ngx_http_users_listener_done(ngx_http_users_pg_op_t *op, PGresult *res)
             return;
         }
 
-        l->state = NGX_HTTP_USERS_LISTENER_SYNCED;
+        ngx_http_users_listener_state(l, NGX_HTTP_USERS_LISTENER_SYNCED);
         l->beat_seq = 0;
 
         /* back after a gap: as loud as the message that it was gone */
@@ -277,7 +282,8 @@ ngx_http_users_listener_done(ngx_http_users_pg_op_t *op, PGresult *res)
                           "users: change %L was not notified, catching up",
                           l->beat_seq);
 
-            l->state = NGX_HTTP_USERS_LISTENER_CATCHING_UP;
+            ngx_http_users_listener_state(l,
+                                          NGX_HTTP_USERS_LISTENER_CATCHING_UP);
             l->heard_seq = 0;
             ngx_http_users_listener_run(l, NGX_HTTP_USERS_SQL_AUTH_CHANGES,
                                         l->conf.query_timeout);
@@ -402,7 +408,7 @@ ngx_http_users_listener_closed(void *data)
 static void
 ngx_http_users_listener_down(ngx_http_users_listener_t *l, char *why)
 {
-    l->state = NGX_HTTP_USERS_LISTENER_DOWN;
+    ngx_http_users_listener_state(l, NGX_HTTP_USERS_LISTENER_DOWN);
 
     if (!l->off_logged) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
@@ -411,6 +417,28 @@ ngx_http_users_listener_down(ngx_http_users_listener_t *l, char *why)
                       "until it is back", why);
         l->off_logged = 1;
     }
+}
+
+
+/* the gauge of listeners in step follows every change of state */
+
+static void
+ngx_http_users_listener_state(ngx_http_users_listener_t *l,
+    ngx_http_users_listener_state_e state)
+{
+    if (l->state == state) {
+        return;
+    }
+
+    if (state == NGX_HTTP_USERS_LISTENER_SYNCED) {
+        ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_LISTENERS_IN_STEP, 1);
+
+    } else if (l->state == NGX_HTTP_USERS_LISTENER_SYNCED) {
+        ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_LISTENERS_IN_STEP,
+                                   -1);
+    }
+
+    l->state = state;
 }
 
 

@@ -95,7 +95,27 @@ static ngx_http_users_metrics_scalar_t  ngx_http_users_metrics_scalars[] = {
     { NGX_HTTP_USERS_METRIC_TOKEN_HIT, "users_token_cache_hits_total",
       "counter", "Bearer tokens found in the worker's cache.", "" },
     { NGX_HTTP_USERS_METRIC_TOKEN_MISS, "users_token_cache_misses_total",
-      "counter", "Bearer tokens verified in full.", "" }
+      "counter", "Bearer tokens verified in full.", "" },
+    { NGX_HTTP_USERS_METRIC_GUARD_ALLOWED, "users_guard_requests_total",
+      "counter", "Requests users_auth decided on, by result.",
+      "{result=\"allowed\"}" },
+    { NGX_HTTP_USERS_METRIC_GUARD_UNAUTHORIZED, "users_guard_requests_total",
+      "counter", "Requests users_auth decided on, by result.",
+      "{result=\"unauthorized\"}" },
+    { NGX_HTTP_USERS_METRIC_GUARD_FORBIDDEN, "users_guard_requests_total",
+      "counter", "Requests users_auth decided on, by result.",
+      "{result=\"forbidden\"}" },
+    { NGX_HTTP_USERS_METRIC_GUARD_FAILED, "users_guard_requests_total",
+      "counter", "Requests users_auth decided on, by result.",
+      "{result=\"error\"}" },
+    { NGX_HTTP_USERS_METRIC_GUARD_CHECKS, "users_guard_database_checks_total",
+      "counter", "Users whose state users_auth read from PostgreSQL.", "" },
+    { NGX_HTTP_USERS_METRIC_REVOCATION_CHANGES,
+      "users_revocation_changes_total", "counter",
+      "Changes of users' token state applied to the shared state.", "" },
+    { NGX_HTTP_USERS_METRIC_LISTENERS_IN_STEP,
+      "users_revocation_listeners_in_step", "gauge",
+      "Workers whose revocation listener is in step with PostgreSQL.", "" }
 };
 
 #define NGX_HTTP_USERS_METRICS_SCALARS                                        \

@@ -63,6 +63,13 @@ static ngx_command_t  ngx_http_users_commands[] = {
       offsetof(ngx_http_users_loc_conf_t, request_id),
       NULL },
 
+    { ngx_string("users_audit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_users_loc_conf_t, audit),
+      NULL },
+
     { ngx_string("users_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_users_guard_set,
@@ -449,6 +456,7 @@ ngx_http_users_create_loc_conf(ngx_conf_t *cf)
 
     ulcf->request_id = NGX_CONF_UNSET;
     ulcf->guard = NGX_CONF_UNSET_UINT;
+    ulcf->audit = NGX_CONF_UNSET;
 
     return ulcf;
 }
@@ -466,6 +474,7 @@ ngx_http_users_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
     ngx_conf_merge_uint_value(conf->guard, prev->guard,
                               NGX_HTTP_USERS_GUARD_OFF);
+    ngx_conf_merge_value(conf->audit, prev->audit, 1);
 
     if (conf->route == NULL) {
         return NGX_CONF_OK;

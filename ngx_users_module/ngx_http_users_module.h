@@ -93,6 +93,7 @@ typedef enum {
     NGX_HTTP_USERS_SQL_PREFERENCES_ME,
     NGX_HTTP_USERS_SQL_PING,
     NGX_HTTP_USERS_SQL_LOGIN,
+    NGX_HTTP_USERS_SQL_LOGIN_FAILED,
     NGX_HTTP_USERS_SQL_LOGIN_SETTLE,
     NGX_HTTP_USERS_SQL_REHASH,
     NGX_HTTP_USERS_SQL_REGISTER,
@@ -106,6 +107,7 @@ typedef enum {
     NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE,
     NGX_HTTP_USERS_SQL_AVATAR_DELETE,
     NGX_HTTP_USERS_SQL_PUBLIC_PROFILE,
+    NGX_HTTP_USERS_SQL_AUDIT_LIST,
     NGX_HTTP_USERS_SQL_AUTH_STATE,
     NGX_HTTP_USERS_SQL_AUTH_LISTEN,
     NGX_HTTP_USERS_SQL_AUTH_CHANGES,
@@ -119,6 +121,7 @@ typedef struct {
     const char               *text;
     int                       nparams;
     ngx_uint_t                caller;      /* $1, $2: the caller, own check */
+    ngx_uint_t                audit;       /* the last: the audit context */
 } ngx_http_users_sql_t;
 
 
@@ -184,6 +187,7 @@ typedef struct {
     ngx_http_complex_value_t *id;          /* path parameter, if any */
     ngx_flag_t                request_id;  /* users_request_id */
     ngx_uint_t                guard;       /* users_auth */
+    ngx_flag_t                audit;       /* users_audit */
 } ngx_http_users_loc_conf_t;
 
 
@@ -311,6 +315,7 @@ struct ngx_http_users_ident_s {
     unsigned                  superuser:1;
     unsigned                  rewrite:1;   /* nginx's page becomes JSON */
     unsigned                  sid_read:1;
+    unsigned                  counted:1;   /* the guard's decision, once */
 };
 
 
@@ -344,6 +349,7 @@ struct ngx_http_users_ctx_s {
     ngx_http_users_pw_task_t *task;        /* the last password task */
     ngx_event_t               hashing;     /* held while a task runs */
     ngx_msec_t                timeout;     /* of the query, if not default */
+    ngx_str_t                 audit;       /* the context, once built */
 
     /* route-specific state kept across steps */
     void                     *data;
@@ -450,6 +456,12 @@ char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
     ngx_http_users_pg_conf_t *pg);
 
 
+/* ngx_http_users_audit.c: the audit log's context and GET /audit */
+ngx_int_t ngx_http_users_audit_context(ngx_http_request_t *r,
+    const char **value);
+ngx_int_t ngx_http_users_audit_list(ngx_http_request_t *r);
+
+
 /* ngx_http_users_sql.c: the statement table */
 extern ngx_http_users_sql_t  ngx_http_users_sql[];
 
@@ -532,6 +544,34 @@ typedef struct {
 
 ngx_int_t ngx_http_users_form_parse(ngx_pool_t *pool, ngx_str_t *text,
     ngx_http_users_form_field_t *fields, ngx_uint_t nfields);
+
+/* an integer of the query string, with pydantic's range messages */
+typedef struct {
+    ngx_str_t                 name;
+    int64_t                   min;
+    int64_t                   max;
+    int64_t                   value;       /* the default, then the query's */
+    unsigned                  found:1;
+} ngx_http_users_query_int_t;
+
+ngx_int_t ngx_http_users_query_ints(ngx_http_request_t *r,
+    ngx_http_users_query_int_t *query, ngx_uint_t n, ngx_array_t *errors);
+ngx_int_t ngx_http_users_query_error(ngx_array_t *errors, ngx_str_t *field,
+    ngx_str_t *msg, char *type);
+
+/* the keys of GET /users and GET /audit */
+typedef enum {
+    NGX_HTTP_USERS_LIST_SKIP = 0,
+    NGX_HTTP_USERS_LIST_LIMIT,
+    NGX_HTTP_USERS_LIST_NKEYS
+} ngx_http_users_list_key_e;
+
+typedef enum {
+    NGX_HTTP_USERS_AUDIT_USER_ID = 0,
+    NGX_HTTP_USERS_AUDIT_BEFORE,
+    NGX_HTTP_USERS_AUDIT_LIMIT,
+    NGX_HTTP_USERS_AUDIT_NKEYS
+} ngx_http_users_audit_key_e;
 ngx_int_t ngx_http_users_parse_id(ngx_str_t *text, int64_t *id);
 
 
@@ -635,6 +675,13 @@ typedef enum {
     NGX_HTTP_USERS_METRIC_PG_IDLE,
     NGX_HTTP_USERS_METRIC_PG_BUSY,
     NGX_HTTP_USERS_METRIC_PG_BACKOFF,
+    NGX_HTTP_USERS_METRIC_GUARD_ALLOWED,
+    NGX_HTTP_USERS_METRIC_GUARD_UNAUTHORIZED,
+    NGX_HTTP_USERS_METRIC_GUARD_FORBIDDEN,
+    NGX_HTTP_USERS_METRIC_GUARD_FAILED,
+    NGX_HTTP_USERS_METRIC_GUARD_CHECKS,
+    NGX_HTTP_USERS_METRIC_REVOCATION_CHANGES,
+    NGX_HTTP_USERS_METRIC_LISTENERS_IN_STEP,
     NGX_HTTP_USERS_METRIC_N
 } ngx_http_users_metric_e;
 

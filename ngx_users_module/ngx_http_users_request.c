@@ -615,6 +615,12 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
         op->values[k++] = (const char *) params[i].data;
     }
 
+    if (ngx_http_users_sql[stmt].audit) {
+        if (ngx_http_users_audit_context(r, &op->values[k++]) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     op->stmt = stmt;
     op->nparams = k;
     op->handler = ngx_http_users_pg_done;

@@ -244,6 +244,11 @@ ngx_http_users_revocation_changed(ngx_http_users_main_conf_t *umcf,
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
+    /* every worker hears each change: the first applies it */
+    if (applied) {
+        ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_REVOCATION_CHANGES, 1);
+    }
+
     ngx_log_debug5(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "users state change %L of user %L: version %i "
                    "active:%d %s", state->auth_seq, id, state->version,

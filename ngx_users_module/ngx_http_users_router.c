@@ -107,6 +107,13 @@ static ngx_http_users_method_t  ngx_http_users_users_methods[] = {
 };
 
 
+static ngx_http_users_method_t  ngx_http_users_audit_methods[] = {
+    { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
+      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_audit_list },
+    { 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
 static ngx_http_users_method_t  ngx_http_users_users_me_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_auth_me },
@@ -206,6 +213,8 @@ ngx_http_users_route_t  ngx_http_users_routes[] = {
       ngx_http_users_avatar_methods, 1, 0, 0 },
     { ngx_string("public_profile"), ngx_string("GET"),
       ngx_http_users_public_profile_methods, 1, 1, 0 },
+    { ngx_string("audit"), ngx_string("GET"),
+      ngx_http_users_audit_methods, 1, 0, 0 },
     { ngx_null_string, ngx_null_string, NULL, 0, 0, 0 }
 };
 

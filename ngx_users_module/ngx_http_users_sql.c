@@ -11,6 +11,11 @@
  * row, or NULL there, means the token was revoked or the user is gone or
  * inactive.  The representations come from the SQL functions of
  * sql/0002_json.sql.
+ *
+ * Statements that change what the audit log records (sql/0006) take the
+ * audit context as their last parameter ("audit" below): a JSON object of
+ * the request's address, user agent and id, or NULL when users_audit is
+ * off; each inserts its events in the statement that makes the change.
  */
 
 
@@ -20,10 +25,30 @@
 #define NGX_HTTP_USERS_CALLER                                                 \
     "id = $1::bigint AND token_version = $2::integer AND is_active"
 
+/* an event row: event, actor_id, user_id, details, then the context's */
+#define NGX_HTTP_USERS_AUDIT_INTO                                             \
+    "INSERT INTO audit_events"                                                \
+    " (event, actor_id, user_id, details, ip, user_agent, request_id)"
+
+#define NGX_HTTP_USERS_AUDIT_CONTEXT(ctx)                                     \
+    ", " ctx "::jsonb->>'ip', " ctx "::jsonb->>'ua', " ctx "::jsonb->>'rid'"
+
+#define NGX_HTTP_USERS_AUDIT_ON(ctx)  " " ctx "::jsonb IS NOT NULL"
+
 /* the column is set to value when its bit is in mask, else left alone */
 #define NGX_HTTP_USERS_SET_IF(column, mask, bit, value)                       \
     " " column " = CASE WHEN " mask "::integer & " ngx_value(bit)             \
     " <> 0 THEN " value " ELSE " column " END,"
+
+/* the column's name when its bit is in mask: an element of ..._FIELDS */
+#define NGX_HTTP_USERS_FIELD_IF(column, mask, bit)                            \
+    "CASE WHEN " mask "::integer & " ngx_value(bit)                           \
+    " <> 0 THEN '" column "' END, "
+
+/* an audit event's details: the names of the fields a change set */
+#define NGX_HTTP_USERS_FIELDS(names)                                          \
+    " jsonb_build_object('fields', to_jsonb(array_remove(ARRAY["              \
+    names "NULL], NULL)))"
 
 
 ngx_http_users_sql_t  ngx_http_users_sql[] = {
@@ -32,30 +57,30 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
     { ngx_string("users_auth"),
       "SELECT is_superuser, users_user_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1 },
+      2, 1, 0 },
 
     [NGX_HTTP_USERS_SQL_AUTH_PASSWORD] =
     { ngx_string("users_auth_password"),
       "SELECT is_superuser, users_user_json(u), hashed_password FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1 },
+      2, 1, 0 },
 
     [NGX_HTTP_USERS_SQL_PROFILE_ME] =
     { ngx_string("users_profile_me"),
       "SELECT is_superuser, users_profile_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1 },
+      2, 1, 0 },
 
     [NGX_HTTP_USERS_SQL_PREFERENCES_ME] =
     { ngx_string("users_preferences_me"),
       "SELECT is_superuser, users_preferences_json(preferences) FROM users"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1 },
+      2, 1, 0 },
 
     [NGX_HTTP_USERS_SQL_PING] =
     { ngx_string("users_ping"),
       "SELECT 1",
-      0, 0 },
+      0, 0, 0 },
 
     /*
      * The attempt is counted before it is admitted, in the row lock of its
@@ -85,17 +110,44 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " THEN now() ELSE a.window_start END"
       " RETURNING attempts <= $2::integer AS admitted,"
       " ceil(extract(epoch FROM window_start"
-      " + $3::integer * interval '1 second' - now()))::bigint AS wait)"
+      " + $3::integer * interval '1 second' - now()))::bigint AS wait),"
+      " throttled AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'login_throttled', NULL::bigint, u.id,"
+      " jsonb_build_object('account', encode(k.account, 'hex'))"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
+      " FROM counted c CROSS JOIN key k"
+      " LEFT JOIN users u ON lower(u.email) = lower($1)"
+      " WHERE NOT c.admitted AND" NGX_HTTP_USERS_AUDIT_ON("$4") ")"
       " SELECT c.admitted, c.wait, u.id, u.hashed_password, u.is_active,"
       " u.token_version FROM counted c"
       " LEFT JOIN users u ON lower(u.email) = lower($1)",
-      3, 0 },
+      4, 0, 1 },
 
-    /* a success clears the count */
+    /*
+     * A refused password ($1 the address, $2 the account or NULL, $3 why):
+     * its own statement, for known and unknown addresses alike, since the
+     * attempt was counted before the hash could tell.
+     */
+    [NGX_HTTP_USERS_SQL_LOGIN_FAILED] =
+    { ngx_string("users_login_failed"),
+      NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'login_failed', NULL::bigint, $2::bigint,"
+      " jsonb_build_object('account', encode(users_login_key($1), 'hex'),"
+      " 'reason', $3::text)"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
+      " WHERE" NGX_HTTP_USERS_AUDIT_ON("$4"),
+      4, 0, 1 },
+
+    /* a success ($2: the account) clears the count */
     [NGX_HTTP_USERS_SQL_LOGIN_SETTLE] =
     { ngx_string("users_login_settle"),
-      "DELETE FROM login_attempts WHERE account = users_login_key($1)",
-      1, 0 },
+      "WITH settled AS (DELETE FROM login_attempts"
+      " WHERE account = users_login_key($1)) "
+      NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'login_succeeded', $2::bigint, $2::bigint, '{}'"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
+      " WHERE" NGX_HTTP_USERS_AUDIT_ON("$3"),
+      3, 0, 1 },
 
     /*
      * A success that also upgrades the hash,
@@ -105,24 +157,36 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
     [NGX_HTTP_USERS_SQL_REHASH] =
     { ngx_string("users_rehash"),
       "WITH settled AS (DELETE FROM login_attempts"
-      " WHERE account = users_login_key($4))"
+      " WHERE account = users_login_key($4)),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'login_succeeded', $1::bigint, $1::bigint, '{}'"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$5")
+      " WHERE" NGX_HTTP_USERS_AUDIT_ON("$5") ")"
       " UPDATE users SET hashed_password = $3"
       " WHERE id = $1::bigint AND hashed_password = $2",
-      4, 0 },
+      5, 0, 1 },
 
     /* a taken email is 23505, never a race */
     [NGX_HTTP_USERS_SQL_REGISTER] =
     { ngx_string("users_register"),
-      "INSERT INTO users (email, name, hashed_password) VALUES ($1, $2, $3)"
-      " RETURNING id, users_user_json(users)",
-      3, 0 },
+      "WITH created AS (INSERT INTO users (email, name, hashed_password)"
+      " VALUES ($1, $2, $3) RETURNING id, users_user_json(users) AS json),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'user_registered', id, id, '{}'"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
+      " FROM created WHERE" NGX_HTTP_USERS_AUDIT_ON("$4") ")"
+      " SELECT id, json FROM created",
+      4, 0, 1 },
 
     [NGX_HTTP_USERS_SQL_LOGOUT] =
     { ngx_string("users_logout"),
-      "UPDATE users SET token_version = token_version + 1"
-      " WHERE " NGX_HTTP_USERS_CALLER
-      " RETURNING is_superuser",
-      2, 1 },
+      "WITH revoked AS (UPDATE users SET token_version = token_version + 1"
+      " WHERE " NGX_HTTP_USERS_CALLER " RETURNING id, is_superuser),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'logout', id, id, '{}'" NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
+      " FROM revoked WHERE" NGX_HTTP_USERS_AUDIT_ON("$3") ")"
+      " SELECT is_superuser FROM revoked",
+      3, 1, 1 },
 
     /*
      * Workers and pods may race here.  One row (is_superuser, created)
@@ -139,7 +203,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " SELECT is_superuser, true FROM created UNION ALL"
       " SELECT is_superuser, false FROM users"
       " WHERE lower(email) = lower($1::text)",
-      2, 0 },
+      2, 0, 0 },
 
     /* one row holding the whole array */
     [NGX_HTTP_USERS_SQL_USER_LIST] =
@@ -147,14 +211,14 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       "SELECT coalesce(json_agg(users_user_json(u) ORDER BY u.id), '[]')"
       " FROM (SELECT * FROM users ORDER BY id"
       " OFFSET $1::bigint LIMIT $2::bigint) u",
-      2, 0 },
+      2, 0, 0 },
 
     /* always one row */
     [NGX_HTTP_USERS_SQL_USER_GET] =
     { ngx_string("users_user_get"),
       "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
       "), (SELECT users_user_json(t) FROM users t WHERE t.id = $3::bigint)",
-      3, 1 },
+      3, 1, 0 },
 
     /*
      * The caller is checked again by the write itself, its row
@@ -164,12 +228,17 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
      * present null clears and an absent key is left alone.  A new password
      * or a deactivation revokes every token issued before.  Always one
      * row: the caller's is_superuser (NULL: refused), the target's JSON
-     * (NULL: not found, or not written).
+     * (NULL: not found, or not written).  The events compare the row
+     * before ("old", locked) with the row written.
      */
     [NGX_HTTP_USERS_SQL_USER_UPDATE] =
     { ngx_string("users_user_update"),
       "WITH caller AS (SELECT is_superuser FROM users"
       " WHERE " NGX_HTTP_USERS_CALLER " FOR SHARE),"
+      " old AS (SELECT id AS old_id, is_active AS was_active,"
+      " is_superuser AS was_superuser FROM users WHERE id = $3::bigint"
+      " AND EXISTS (SELECT 1 FROM caller"
+      " WHERE is_superuser OR NOT $4::boolean) FOR UPDATE),"
       " target AS (UPDATE users SET"
       NGX_HTTP_USERS_SET_IF("email", "$5", NGX_HTTP_USERS_UPDATE_SET_EMAIL,
                             "$6")
@@ -189,11 +258,34 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " THEN 1 ELSE 0 END,"
       " updated_at = CASE WHEN $5::integer <> 0 THEN now()"
       " ELSE updated_at END"
-      " WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM caller"
-      " WHERE is_superuser OR NOT $4::boolean)"
-      " RETURNING users_user_json(users))"
-      " SELECT (SELECT is_superuser FROM caller), (SELECT * FROM target)",
-      10, 1 },
+      " FROM old WHERE users.id = old.old_id"
+      " RETURNING users.id, users_user_json(users) AS json, old.was_active,"
+      " users.is_active, old.was_superuser, users.is_superuser),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT e.event, $1::bigint, t.id, e.details"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$11")
+      " FROM target t CROSS JOIN LATERAL (VALUES"
+      " ('user_updated'," NGX_HTTP_USERS_FIELDS(
+          NGX_HTTP_USERS_FIELD_IF("email", "$5",
+                                  NGX_HTTP_USERS_UPDATE_SET_EMAIL)
+          NGX_HTTP_USERS_FIELD_IF("name", "$5",
+                                  NGX_HTTP_USERS_UPDATE_SET_NAME)
+          NGX_HTTP_USERS_FIELD_IF("password", "$5",
+                                  NGX_HTTP_USERS_UPDATE_SET_PASSWORD)
+          NGX_HTTP_USERS_FIELD_IF("is_active", "$5",
+                                  NGX_HTTP_USERS_UPDATE_SET_ACTIVE)
+          NGX_HTTP_USERS_FIELD_IF("is_superuser", "$5",
+                                  NGX_HTTP_USERS_UPDATE_SET_SUPERUSER))
+      ", $5::integer <> 0),"
+      " ('password_changed', '{}', $5::integer & "
+      ngx_value(NGX_HTTP_USERS_UPDATE_SET_PASSWORD) " <> 0),"
+      " ('user_deactivated', '{}', t.was_active AND NOT t.is_active),"
+      " ('superuser_granted', '{}', NOT t.was_superuser AND t.is_superuser),"
+      " ('superuser_revoked', '{}', t.was_superuser AND NOT t.is_superuser))"
+      " e (event, details, happened)"
+      " WHERE e.happened AND" NGX_HTTP_USERS_AUDIT_ON("$11") ")"
+      " SELECT (SELECT is_superuser FROM caller), (SELECT json FROM target)",
+      11, 1, 1 },
 
     /* as the update, for a superuser */
     [NGX_HTTP_USERS_SQL_USER_DELETE] =
@@ -202,14 +294,18 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE " NGX_HTTP_USERS_CALLER " FOR SHARE),"
       " target AS (DELETE FROM users WHERE id = $3::bigint"
       " AND EXISTS (SELECT 1 FROM caller WHERE is_superuser)"
-      " RETURNING id)"
+      " RETURNING id),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'user_deleted', $1::bigint, id, '{}'"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
+      " FROM target WHERE" NGX_HTTP_USERS_AUDIT_ON("$4") ")"
       " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM target)",
-      3, 1 },
+      4, 1, 1 },
 
     /* $3: the NGX_HTTP_USERS_PROFILE_SET_* bits of the keys present */
     [NGX_HTTP_USERS_SQL_PROFILE_UPDATE] =
     { ngx_string("users_profile_update"),
-      "UPDATE users SET"
+      "WITH target AS (UPDATE users SET"
       NGX_HTTP_USERS_SET_IF("name", "$3", NGX_HTTP_USERS_PROFILE_SET_NAME,
                             "$4")
       NGX_HTTP_USERS_SET_IF("bio", "$3", NGX_HTTP_USERS_PROFILE_SET_BIO,
@@ -225,8 +321,26 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " updated_at = CASE WHEN $3::integer <> 0 THEN now()"
       " ELSE updated_at END"
       " WHERE " NGX_HTTP_USERS_CALLER
-      " RETURNING is_superuser, users_profile_json(users)",
-      9, 1 },
+      " RETURNING id, is_superuser, users_profile_json(users) AS json),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'user_updated', id, id," NGX_HTTP_USERS_FIELDS(
+          NGX_HTTP_USERS_FIELD_IF("name", "$3",
+                                  NGX_HTTP_USERS_PROFILE_SET_NAME)
+          NGX_HTTP_USERS_FIELD_IF("bio", "$3",
+                                  NGX_HTTP_USERS_PROFILE_SET_BIO)
+          NGX_HTTP_USERS_FIELD_IF("avatar_url", "$3",
+                                  NGX_HTTP_USERS_PROFILE_SET_AVATAR_URL)
+          NGX_HTTP_USERS_FIELD_IF("location", "$3",
+                                  NGX_HTTP_USERS_PROFILE_SET_LOCATION)
+          NGX_HTTP_USERS_FIELD_IF("website", "$3",
+                                  NGX_HTTP_USERS_PROFILE_SET_WEBSITE)
+          NGX_HTTP_USERS_FIELD_IF("phone", "$3",
+                                  NGX_HTTP_USERS_PROFILE_SET_PHONE))
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$10")
+      " FROM target WHERE $3::integer <> 0 AND"
+      NGX_HTTP_USERS_AUDIT_ON("$10") ")"
+      " SELECT is_superuser, json FROM target",
+      10, 1, 1 },
 
     /*
      * the merge happens in the row itself, so concurrent updates of
@@ -234,21 +348,39 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
      */
     [NGX_HTTP_USERS_SQL_PREFERENCES_UPDATE] =
     { ngx_string("users_preferences_update"),
-      "UPDATE users SET preferences = preferences || $3::jsonb,"
+      "WITH target AS (UPDATE users"
+      " SET preferences = preferences || $3::jsonb,"
       " updated_at = CASE WHEN $3::jsonb <> '{}' THEN now()"
       " ELSE updated_at END"
       " WHERE " NGX_HTTP_USERS_CALLER
-      " RETURNING is_superuser, users_preferences_json(preferences)",
-      3, 1 },
+      " RETURNING id, is_superuser,"
+      " users_preferences_json(preferences) AS json),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'user_updated', id, id, jsonb_build_object('fields',"
+      " (SELECT jsonb_agg(k ORDER BY k) FROM jsonb_object_keys($3::jsonb) k))"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
+      " FROM target WHERE $3::jsonb <> '{}' AND"
+      NGX_HTTP_USERS_AUDIT_ON("$4") ")"
+      " SELECT is_superuser, json FROM target",
+      4, 1, 1 },
 
     [NGX_HTTP_USERS_SQL_AVATAR_DELETE] =
     { ngx_string("users_avatar_delete"),
-      "UPDATE users SET avatar_url = NULL,"
+      "WITH old AS (SELECT id AS old_id, avatar_url AS was FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER " FOR UPDATE),"
+      " target AS (UPDATE users SET avatar_url = NULL,"
       " updated_at = CASE WHEN avatar_url IS NULL THEN updated_at"
       " ELSE now() END"
-      " WHERE " NGX_HTTP_USERS_CALLER
-      " RETURNING is_superuser, users_profile_json(users)",
-      2, 1 },
+      " FROM old WHERE users.id = old.old_id"
+      " RETURNING users.id, is_superuser, users_profile_json(users) AS json,"
+      " old.was IS NOT NULL AS changed),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'user_updated', id, id,"
+      " jsonb_build_object('fields', jsonb_build_array('avatar_url'))"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
+      " FROM target WHERE changed AND" NGX_HTTP_USERS_AUDIT_ON("$3") ")"
+      " SELECT is_superuser, json FROM target",
+      3, 1, 1 },
 
     /* always one row */
     [NGX_HTTP_USERS_SQL_PUBLIC_PROFILE] =
@@ -258,7 +390,26 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE t.id = $3::bigint AND t.is_active"
       " AND coalesce((t.preferences->'privacy_public_profile')::boolean,"
       " true))",
-      3, 1 },
+      3, 1, 0 },
+
+    /*
+     * GET /audit: always one row, the caller's is_superuser and the page,
+     * newest first, of the events matching $3 (user), $4 (event) and $5
+     * (before this id), each filter NULL when absent; $6 events at most.
+     */
+    [NGX_HTTP_USERS_SQL_AUDIT_LIST] =
+    { ngx_string("users_audit_list"),
+      "WITH caller AS (SELECT is_superuser FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER ")"
+      " SELECT (SELECT is_superuser FROM caller),"
+      " (SELECT coalesce(json_agg(users_audit_json(a) ORDER BY a.id DESC),"
+      " '[]') FROM (SELECT * FROM audit_events"
+      " WHERE ($3::bigint IS NULL OR user_id = $3::bigint)"
+      " AND ($4::text IS NULL OR event = $4::text)"
+      " AND ($5::bigint IS NULL OR id < $5::bigint)"
+      " AND (SELECT is_superuser FROM caller)"
+      " ORDER BY id DESC LIMIT $6::bigint) a)",
+      6, 1, 0 },
 
     /*
      * A user's revocation state, for shared memory (users_auth, GET
@@ -269,13 +420,13 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
     { ngx_string("users_auth_state"),
       "SELECT token_version, is_active, is_superuser, auth_seq FROM users"
       " WHERE id = $1::bigint",
-      1, 0 },
+      1, 0, 0 },
 
     /* the listener's connection (sql/0005_auth_changes.sql) */
     [NGX_HTTP_USERS_SQL_AUTH_LISTEN] =
     { ngx_string("users_auth_listen"),
       "SELECT users_auth_listen()",
-      0, 0 },
+      0, 0, 0 },
 
     /*
      * The changes after $1, and those of the last minute whatever their
@@ -291,7 +442,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " (SELECT min(seq) FROM auth_changes) FROM auth_changes"
       " WHERE seq > $1::bigint OR at > now() - interval '1 minute'"
       " ORDER BY seq",
-      1, 0 },
+      1, 0, 0 },
 
     /*
      * The listener's heartbeat: an answer proves the connection alive, and
@@ -304,7 +455,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " (SELECT seq FROM auth_changes WHERE at < now() - interval '1 day'"
       " ORDER BY seq LIMIT 100 FOR UPDATE SKIP LOCKED))"
       " SELECT coalesce(max(seq), 0) FROM auth_changes",
-      0, 0 }
+      0, 0, 0 }
 };
 
 

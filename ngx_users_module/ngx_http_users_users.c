@@ -12,8 +12,6 @@
 #include "ngx_http_users_module.h"
 
 
-static ngx_int_t ngx_http_users_list_query(ngx_http_request_t *r,
-    int64_t *skip, int64_t *limit, ngx_array_t *errors);
 static ngx_int_t ngx_http_users_me_verified(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_update_hash(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_update_run(ngx_http_request_t *r);
@@ -86,18 +84,24 @@ static ngx_uint_t  ngx_http_users_update_bits[] = {
 ngx_int_t
 ngx_http_users_users_list(ngx_http_request_t *r)
 {
-    u_char       *p;
-    int64_t       skip, limit;
-    ngx_int_t     rc;
-    ngx_str_t     params[2];
-    ngx_array_t  *errors;
+    u_char                      *p;
+    ngx_int_t                    rc;
+    ngx_str_t                    params[2];
+    ngx_array_t                 *errors;
+    ngx_http_users_query_int_t   query[] = {
+        [NGX_HTTP_USERS_LIST_SKIP] =
+        { ngx_string("skip"), 0, INT64_MAX, 0, 0 },
+        [NGX_HTTP_USERS_LIST_LIMIT] =
+        { ngx_string("limit"), 1, 1000, 100, 0 }
+    };
 
     errors = ngx_array_create(r->pool, 2, sizeof(ngx_http_users_error_t));
     if (errors == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_users_list_query(r, &skip, &limit, errors);
+    rc = ngx_http_users_query_ints(r, query, NGX_HTTP_USERS_LIST_NKEYS,
+                                   errors);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_users_send_invalid(r, errors);
@@ -113,119 +117,12 @@ ngx_http_users_users_list(ngx_http_request_t *r)
     }
 
     params[0].data = p;
-    p = ngx_sprintf(p, "%L%Z", skip);
+    p = ngx_sprintf(p, "%L%Z", query[NGX_HTTP_USERS_LIST_SKIP].value);
     params[1].data = p;
-    (void) ngx_sprintf(p, "%L%Z", limit);
+    (void) ngx_sprintf(p, "%L%Z", query[NGX_HTTP_USERS_LIST_LIMIT].value);
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_LIST, 2, params,
                                 ngx_http_users_one);
-}
-
-
-/*
- * skip >= 0 (default 0) and 1 <= limit <= 1000 (default 100), with
- * pydantic's messages: NGX_DECLINED with the 422 entries in errors.
- */
-
-static ngx_int_t
-ngx_http_users_list_query(ngx_http_request_t *r, int64_t *skip,
-    int64_t *limit, ngx_array_t *errors)
-{
-    u_char                       *p, *last;
-    char                         *msg, *type;
-    int64_t                       v, *dst, min, max;
-    ngx_uint_t                    i, negative, overflow, valid;
-    ngx_http_users_error_t       *e;
-    ngx_http_users_form_field_t   query[] = {
-        { ngx_string("skip"), ngx_null_string, 0, 0 },
-        { ngx_string("limit"), ngx_null_string, 0, 0 }
-    };
-
-    *skip = 0;
-    *limit = 100;
-
-    if (ngx_http_users_form_parse(r->pool, &r->args, query, 2) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < 2; i++) {
-
-        if (!query[i].found) {
-            continue;
-        }
-
-        dst = (i == 0) ? skip : limit;
-        min = (i == 0) ? 0 : 1;
-        max = (i == 0) ? INT64_MAX : 1000;
-
-        p = query[i].value.data;
-        last = p + query[i].value.len;
-        negative = 0;
-
-        if (p < last && (*p == '-' || *p == '+')) {
-            negative = (*p++ == '-');
-        }
-
-        v = 0;
-        overflow = 0;
-        valid = !query[i].invalid && p < last;
-
-        for ( /* void */ ; valid && p < last; p++) {
-            if (*p < '0' || *p > '9') {
-                valid = 0;
-                break;
-            }
-
-            if (v > (INT64_MAX - (*p - '0')) / 10) {
-                overflow = 1;
-
-            } else if (!overflow) {
-                v = v * 10 + (*p - '0');
-            }
-        }
-
-        if (!valid) {
-            msg = "value is not a valid integer";
-            type = "type_error.integer";
-            goto invalid;
-        }
-
-        if ((negative && (v > 0 || overflow)) || (!overflow && v < min)) {
-            msg = (i == 0)
-                  ? "ensure this value is greater than or equal to 0"
-                  : "ensure this value is greater than or equal to 1";
-            type = "value_error.number.not_ge";
-            goto invalid;
-        }
-
-        if (overflow || v > max) {
-            msg = (i == 0)
-                  ? "ensure this value is less than or equal to "
-                    "9223372036854775807"
-                  : "ensure this value is less than or equal to 1000";
-            type = "value_error.number.not_le";
-            goto invalid;
-        }
-
-        *dst = v;
-        continue;
-
-    invalid:
-
-        e = ngx_array_push(errors);
-        if (e == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_str_set(&e->loc, "query");
-        e->field = query[i].name;
-        e->msg.data = (u_char *) msg;
-        e->msg.len = ngx_strlen(msg);
-        e->type.data = (u_char *) type;
-        e->type.len = ngx_strlen(type);
-    }
-
-    return errors->nelts ? NGX_DECLINED : NGX_OK;
 }
 
 

@@ -70,6 +70,12 @@ grep -q 'applying 0001_users' "$state/migrate1.log" || fail "migrate applied not
 ! grep -q applying "$state/migrate2.log" || fail "second migrate applied again"
 ok "migrate entry (idempotent)"
 
+"$podman" run --rm "${hardened[@]}" "${env[@]}" "$image" audit-purge \
+    > "$state/purge.log" 2>&1 || { cat "$state/purge.log" >&2; fail "audit-purge"; }
+grep -q 'audit-purge: done, 0 deleted' "$state/purge.log" \
+    || { cat "$state/purge.log" >&2; fail "audit-purge said nothing"; }
+ok "audit-purge entry"
+
 # The server as Kubernetes runs it: the first superuser's password in a
 # mounted file, a token lifetime from ACCESS_TOKEN_EXPIRE_MINUTES.
 printf 'adminpassword123\n' > "$state/superuser-password"

@@ -413,6 +413,14 @@ call(GET => '/profile/{user_id}', id => $me->{id}, token => $admin, expect => 20
 call(GET => '/profile/{user_id}', id => '9223372036854775807', token => $token, expect => 404,
      as => 'an unknown id');
 
+# audit (the changes above are in it)
+call(GET => '/audit', token => $admin, query => {limit => 5}, expect => 200);
+call(GET => '/audit', token => $admin, query => {user_id => $me->{id}, event => 'user_updated'},
+     expect => 200, as => 'filtered');
+call(GET => '/audit', token => $token, expect => 403, as => 'a normal user');
+call(GET => '/audit', token => $admin, query => {event => 'nope'}, expect => 422,
+     as => 'an unknown event');
+
 # last, as it revokes the user's tokens
 call(POST => '/auth/logout', token => $token, expect => 204);
 call(GET => '/users/me', token => $token, expect => 401, as => 'a revoked token');

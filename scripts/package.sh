@@ -105,6 +105,7 @@ install_test() {
             ln -s /usr/share/ngx-users/conf/ngx-users-site.conf \
                   /etc/nginx/conf.d/ngx-users.conf
             ngx-users-migrate
+            ngx-users-audit-purge
             nginx -t
             exec nginx -g "daemon off;"' > /dev/null
 

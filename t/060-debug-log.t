@@ -52,7 +52,7 @@ Content-Type: application/x-www-form-urlencoded
 --- error_code: 401
 --- error_log
 users route "auth_login" method "POST"
-users query "users_login" parked, 3 params
+users query "users_login" parked, 4 params
 users password verification posted
 users password task done: ok:0 rehashed:0
 --- no_error_log

@@ -5,11 +5,20 @@ use strict;
 use warnings;
 use Test::More;
 use t::lib::Scenario;
+use t::lib::Fixtures;
 
 my $config = <<'_EOC_';
 include $TEST_NGINX_CONF_DIR/users_locations.conf;
 location = /metrics {
     users_metrics;
+}
+location = /private {
+    users_auth user;
+    return 204;
+}
+location = /admin-only {
+    users_auth superuser;
+    return 204;
 }
 location / {
     users_api not_found;
@@ -30,6 +39,12 @@ sub connections {
     my $n = 0;
     $n += $1 while $body =~ /^users_pg_connections_\w+ (-?\d+)$/mg;
     return $n;
+}
+
+# a series' value in a scrape (0 when absent)
+sub value {
+    my ($body, $series) = @_;
+    return $body =~ /^\Q$series\E (-?\d+)$/m ? $1 : 0;
 }
 
 sub healthz_count {
@@ -90,6 +105,43 @@ subtest 'a reload keeps the zone and the counts' => sub {
     cmp_ok($n, '<=', 2, 'no connection of the old workers is left counted');
     like(scrape(), qr/^users_password_hashes_in_flight 0\n(?s:.*)^users_pg_requests_waiting 0$/m,
          'nothing in flight at rest');
+};
+
+subtest 'the guard and the revocation state, summed over the workers' => sub {
+    my $id = users_fixture(email => 'metrics-guard@example.com');
+    my %user = (Authorization => 'Bearer ' . users_token($id));
+    my $before = scrape();
+    my $in_step;
+    for (1 .. 40) {
+        $in_step = value(scrape(), 'users_revocation_listeners_in_step');
+        last if $in_step == 2;
+        select undef, undef, undef, 0.25 * time_factor();
+    }
+    is($in_step, 2, 'both workers\' listeners in step, none of the workers '
+                    . 'the reload replaced');
+
+    my @s = ((map { (http_request(GET => '/private', \%user))[0] } 1 .. 3),
+             (map { (http_request(GET => '/private'))[0] } 1 .. 2),
+             (http_request(GET => '/admin-only', \%user))[0]);
+    is_deeply(\@s, [204, 204, 204, 401, 401, 403], 'three in, three refused');
+    my $after = scrape();
+    my %moved = map {
+        my $series = "users_guard_requests_total{result=\"$_\"}";
+        ($_ => value($after, $series) - value($before, $series))
+    } qw(allowed unauthorized forbidden error);
+    is_deeply(\%moved, {allowed => 3, unauthorized => 2, forbidden => 1, error => 0},
+              'each decision counted once, whichever worker made it');
+
+    my $changes = value($after, 'users_revocation_changes_total');
+    is((http_request(POST => '/auth/logout', \%user))[0], 204, 'a logout');
+    my $now;
+    for (1 .. 40) {
+        $now = value(scrape(), 'users_revocation_changes_total');
+        last if $now > $changes;
+        select undef, undef, undef, 0.05 * time_factor();
+    }
+    is($now - $changes, 1, 'its change applied once, by one of the two workers');
+    is((http_request(GET => '/private', \%user))[0], 401, 'and the guard refuses the token');
     nginx_stop();
 };
 

@@ -1,0 +1,83 @@
+# The observability scenarios of bench/run --observe (sourced by bench/run,
+# after lib.sh): what the audit log and the metrics cost, each beside the
+# same requests without them, in paired rounds, and how fast /metrics
+# answers while the API is loaded.
+# shellcheck shell=bash disable=SC2034  # variables set here are used by the callers
+
+AUDIT_OFF_PORT=$((18084 + PORT_OFFSET))   # the API again, with users_audit off
+
+# Before the module starts: a server block that serves the same locations
+# with users_audit off, in the same workers, pool and database, so that the
+# two differ by the audit writes alone.
+observe_conf() {
+    cat > "$STATE/audit-off.conf" <<CONF
+server {
+    listen 127.0.0.1:$AUDIT_OFF_PORT;
+    server_name _;
+    users_request_id on;
+    users_audit off;
+    include $ROOT/conf/users_locations.conf;
+}
+CONF
+    MODULE_INCLUDE="${MODULE_INCLUDE:+$MODULE_INCLUDE }$STATE/audit-off.conf"
+}
+
+# observe_pair KEY SCENARIO OFF ON: ROUNDS rounds of SCENARIO (as
+# scenarios() declared it), the order alternating, "c" with OFF and "m"
+# with ON (shell commands that put the module in either state)
+observe_pair() {
+    local key=$1 scen=$2 off=$3 on=$4 r which order
+    # shellcheck disable=SC2086
+    eval "set -- ${SCENARIO[$scen]}"
+    for ((r = 1; r <= (ROUNDS > 0 ? ROUNDS : 1); r++)); do
+        log "observe: $key, round $r"
+        order=(off on)
+        [ $((r % 2)) = 1 ] || order=(on off)
+        for which in "${order[@]}"; do
+            case $which in
+            off) eval "$off"; measure_scenario "pair-$key" "c$r" "$@" ;;
+            on) eval "$on"; measure_scenario "pair-$key" "m$r" "$@" ;;
+            esac
+        done
+    done
+    target module
+}
+
+# the module without any users_metrics location, so without the zone: no
+# request is counted
+metrics_off() {
+    nginx_stop module
+    METRICS_OFF=1 module_start "$SO"
+    observe_warm
+}
+
+metrics_on() {
+    nginx_stop module
+    module_start "$SO"
+    observe_warm
+}
+
+observe_warm() {
+    env TOKENS_FILE="$TOKENS" wrk -t"$WRK_THREADS" -c"$CONNS" -d2s \
+        -s "$BENCH/wrk/api.lua" "$URL/users/me" > /dev/null
+    settle
+}
+
+observe() {
+    target module
+    observe_pair audit_put_profile_me put_profile_me \
+        "URL=http://127.0.0.1:$AUDIT_OFF_PORT" "target module"
+    observe_pair audit_register register \
+        "URL=http://127.0.0.1:$AUDIT_OFF_PORT" "target module"
+    observe_pair metrics_users_me users_me metrics_off metrics_on
+
+    # one scraper, as Prometheus is, while the API serves GET /users/me
+    log "observe: /metrics under load"
+    env TOKENS_FILE="$TOKENS" wrk -t"$WRK_THREADS" -c"$CONNS" -d"$((DURATION + 2))s" \
+        -s "$BENCH/wrk/api.lua" "$URL/users/me" > /dev/null &
+    local load=$!
+    sleep 1
+    wrk_run observe metrics_scrape "GET /metrics (1 connection, GET /users/me at $CONNS)" \
+        1 "$DURATION" "http://127.0.0.1:$((MODULE_PORT + 100))/metrics"
+    wait "$load" || true
+}
