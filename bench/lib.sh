@@ -355,7 +355,9 @@ wrk_run() {
     rid=$(printf '%-32.32s' "b-$group-$key" | tr ' ' .)
     (sleep "$(awk "BEGIN { print $secs / 2 }")"; echo "$(workers_rss) $(pg_conns)") > "$sample" &
     sampler=$!
-    env "${envs[@]}" RUN_ID="$RUN_ID-$group-$key" wrk --latency -t"$WRK_THREADS" \
+    # wrk wants no more threads than connections (a single scraper)
+    env "${envs[@]}" RUN_ID="$RUN_ID-$group-$key" wrk --latency \
+        -t"$((conns < WRK_THREADS ? conns : WRK_THREADS))" \
         -c"$conns" -d"${secs}s" --timeout 10s -H "X-Request-ID: $rid" \
         -s "$BENCH/wrk/api.lua" "$url" > "$out" 2>&1 \
         || log "wrk failed for $group $key: $(tail -3 "$out")"
