@@ -171,10 +171,12 @@ nonnull-attribute:src/event/*
 nonnull-attribute:src/http/*
 nonnull-attribute:src/os/*
 # nginx core by design: script code arrays grow from a NULL base ("if" in
-# conf/users_docs.conf compiles one), and the request-line parser reads
-# four bytes at a time from any offset of a pipelined buffer (x86 allows
-# it: NGX_HAVE_NONALIGNED)
+# conf/users_docs.conf compiles one), "return 204" sends a buffer from a
+# NULL body of length 0 (ngx_http_send_response), and the request-line
+# parser reads four bytes at a time from any offset of a pipelined buffer
+# (x86 allows it: NGX_HAVE_NONALIGNED)
 pointer-overflow:src/http/ngx_http_script.c
+pointer-overflow:src/http/ngx_http_core_module.c
 alignment:src/http/ngx_http_parse.c
 EOF
 
