@@ -73,7 +73,10 @@ sub reload_under_wrk {
     select undef, undef, undef, 0.5;
     nginx_reload();
     my $r = $wrk->();
-    cmp_ok($r->{requests}, '>', 20 / time_factor(), "wrk: $r->{requests} requests");
+    # with one-byte socket I/O (scripts/mockeagain.sh) a closed connection
+    # a request and two reloads leave wrk few: some is what matters there
+    cmp_ok($r->{requests}, '>', $ENV{MOCKEAGAIN} ? 0 : 20 / time_factor(),
+           "wrk: $r->{requests} requests");
     is($r->{non2xx}, 0, '... none answered with an error') or diag $r->{out};
     is(join(' ', @{$r}{qw(connect read write timeout)}), '0 0 0 0',
        '... no socket error') or diag $r->{out};
