@@ -220,9 +220,9 @@ static ngx_int_t
 ngx_http_users_audit_event(ngx_http_request_t *r, ngx_str_t *event,
     ngx_array_t *errors)
 {
-    u_char                       *p;
+    u_char                       *msg, *p;
     size_t                        len;
-    ngx_str_t                     msg, *e;
+    ngx_str_t                    *e;
     ngx_http_users_form_field_t   form[] = {
         { ngx_string("event"), ngx_null_string, 0, 0 }
     };
@@ -237,7 +237,7 @@ ngx_http_users_audit_event(ngx_http_request_t *r, ngx_str_t *event,
         return NGX_OK;
     }
 
-    len = sizeof("value is not a valid enumeration member; permitted: ") - 1;
+    len = sizeof("value is not a valid enumeration member; permitted: ");
 
     for (e = ngx_http_users_audit_events; e->len; e++) {
         if (!form[0].invalid
@@ -251,12 +251,12 @@ ngx_http_users_audit_event(ngx_http_request_t *r, ngx_str_t *event,
         len += sizeof("'', ") - 1 + e->len;
     }
 
-    msg.data = ngx_pnalloc(r->pool, len);
-    if (msg.data == NULL) {
+    msg = ngx_pnalloc(r->pool, len);
+    if (msg == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(msg.data,
+    p = ngx_cpymem(msg,
                    "value is not a valid enumeration member; permitted: ",
                    sizeof("value is not a valid enumeration member; "
                           "permitted: ") - 1);
@@ -266,10 +266,10 @@ ngx_http_users_audit_event(ngx_http_request_t *r, ngx_str_t *event,
                                      ? "" : ", ", e);
     }
 
-    msg.len = p - msg.data;
+    *p = '\0';
 
-    return ngx_http_users_query_error(errors, &form[0].name, &msg,
-                                      "type_error.enum");
+    return ngx_http_users_error_add(errors, "query", &form[0].name,
+                                    (char *) msg, "type_error.enum");
 }
 
 

@@ -16,6 +16,8 @@ static void ngx_http_users_form_pair(u_char *dst, u_char *p, u_char *last,
 static ngx_int_t ngx_http_users_form_decode(u_char *src, u_char *last,
     u_char *dst, size_t *len);
 static ngx_int_t ngx_http_users_form_hex(u_char c);
+static u_char *ngx_http_users_query_bound(ngx_pool_t *pool, char *relation,
+    int64_t bound);
 
 
 /*
@@ -250,9 +252,9 @@ ngx_http_users_query_ints(ngx_http_request_t *r,
     ngx_http_users_query_int_t *query, ngx_uint_t n, ngx_array_t *errors)
 {
     u_char                       *p, *last;
-    char                         *type, *relation;
-    int64_t                       v, bound;
-    ngx_str_t                     msg;
+    u_char                       *msg;
+    char                         *type;
+    int64_t                       v;
     ngx_uint_t                    i, negative, overflow, valid;
     ngx_http_users_form_field_t  *form;
 
@@ -301,23 +303,21 @@ ngx_http_users_query_ints(ngx_http_request_t *r,
             }
         }
 
-        relation = NULL;
-        bound = 0;
-
         if (!valid) {
-            ngx_str_set(&msg, "value is not a valid integer");
+            msg = (u_char *) "value is not a valid integer";
             type = "type_error.integer";
 
         } else if ((negative && (v > 0 || overflow))
                    || (!overflow && v < query[i].min))
         {
-            relation = "greater than or equal to";
-            bound = query[i].min;
+            msg = ngx_http_users_query_bound(r->pool,
+                                             "greater than or equal to",
+                                             query[i].min);
             type = "value_error.number.not_ge";
 
         } else if (overflow || v > query[i].max) {
-            relation = "less than or equal to";
-            bound = query[i].max;
+            msg = ngx_http_users_query_bound(r->pool, "less than or equal to",
+                                             query[i].max);
             type = "value_error.number.not_le";
 
         } else {
@@ -326,22 +326,10 @@ ngx_http_users_query_ints(ngx_http_request_t *r,
             continue;
         }
 
-        if (relation) {
-            msg.data = ngx_pnalloc(r->pool,
-                                   sizeof("ensure this value is greater than"
-                                          " or equal to ") - 1
-                                   + NGX_INT64_LEN);
-            if (msg.data == NULL) {
-                return NGX_ERROR;
-            }
-
-            msg.len = ngx_sprintf(msg.data, "ensure this value is %s %L",
-                                  relation, bound)
-                      - msg.data;
-        }
-
-        if (ngx_http_users_query_error(errors, &query[i].name, &msg, type)
-            != NGX_OK)
+        if (msg == NULL
+            || ngx_http_users_error_add(errors, "query", &query[i].name,
+                                        (char *) msg, type)
+               != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -351,22 +339,20 @@ ngx_http_users_query_ints(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
-ngx_http_users_query_error(ngx_array_t *errors, ngx_str_t *field,
-    ngx_str_t *msg, char *type)
-{
-    ngx_http_users_error_t  *e;
+/* pydantic's range message, NUL-terminated */
 
-    e = ngx_array_push(errors);
-    if (e == NULL) {
-        return NGX_ERROR;
+static u_char *
+ngx_http_users_query_bound(ngx_pool_t *pool, char *relation, int64_t bound)
+{
+    u_char  *msg;
+
+    msg = ngx_pnalloc(pool, sizeof("ensure this value is greater than or"
+                                   " equal to ") + NGX_INT64_LEN);
+    if (msg == NULL) {
+        return NULL;
     }
 
-    ngx_str_set(&e->loc, "query");
-    e->field = *field;
-    e->msg = *msg;
-    e->type.data = (u_char *) type;
-    e->type.len = ngx_strlen(type);
+    (void) ngx_sprintf(msg, "ensure this value is %s %L%Z", relation, bound);
 
-    return NGX_OK;
+    return msg;
 }

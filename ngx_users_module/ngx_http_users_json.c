@@ -23,11 +23,8 @@ static ngx_int_t ngx_http_users_json_syntax(ngx_pool_t *pool,
 static ngx_int_t ngx_http_users_json_length(ngx_pool_t *pool,
     ngx_str_t *field, char *bound, ngx_uint_t limit, char *type,
     ngx_array_t *errors);
-static ngx_int_t ngx_http_users_json_error(ngx_array_t *errors,
-    ngx_str_t *field, char *msg, char *type);
 
 
-static ngx_str_t  ngx_http_users_body = ngx_string("body");
 static ngx_str_t  ngx_http_users_whole = ngx_string("");
 
 
@@ -60,9 +57,9 @@ ngx_http_users_json_validate(ngx_pool_t *pool, ngx_str_t *body,
     nelts = errors->nelts;
 
     if (!json_is_object(root)) {
-        rc = ngx_http_users_json_error(errors, &ngx_http_users_whole,
-                                       "value is not a valid dict",
-                                       "type_error.dict");
+        rc = ngx_http_users_error_add(errors, "body", &ngx_http_users_whole,
+                                      "value is not a valid dict",
+                                      "type_error.dict");
         goto done;
     }
 
@@ -100,9 +97,9 @@ ngx_http_users_json_field(ngx_pool_t *pool, ngx_http_users_field_t *field,
 
     if (json == NULL) {
         if (field->required) {
-            return ngx_http_users_json_error(errors, &field->name,
-                                             "field required",
-                                             "value_error.missing");
+            return ngx_http_users_error_add(errors, "body", &field->name,
+                                            "field required",
+                                            "value_error.missing");
         }
 
         return NGX_OK;
@@ -110,9 +107,9 @@ ngx_http_users_json_field(ngx_pool_t *pool, ngx_http_users_field_t *field,
 
     if (json_is_null(json)) {
         if (!field->nullable) {
-            return ngx_http_users_json_error(errors, &field->name,
-                                             "none is not an allowed value",
-                                             "type_error.none.not_allowed");
+            return ngx_http_users_error_add(errors, "body", &field->name,
+                                            "none is not an allowed value",
+                                            "type_error.none.not_allowed");
         }
 
         value->present = 1;
@@ -123,9 +120,9 @@ ngx_http_users_json_field(ngx_pool_t *pool, ngx_http_users_field_t *field,
     if (field->type == NGX_HTTP_USERS_FIELD_BOOL) {
         if (!json_is_boolean(json)) {
             /* pydantic's StrictBool says value_error, not type_error */
-            return ngx_http_users_json_error(errors, &field->name,
-                                             "value is not a valid boolean",
-                                             "value_error.strictbool");
+            return ngx_http_users_error_add(errors, "body", &field->name,
+                                            "value is not a valid boolean",
+                                            "value_error.strictbool");
         }
 
         value->present = 1;
@@ -134,9 +131,9 @@ ngx_http_users_json_field(ngx_pool_t *pool, ngx_http_users_field_t *field,
     }
 
     if (!json_is_string(json)) {
-        return ngx_http_users_json_error(errors, &field->name,
-                                         "str type expected",
-                                         "type_error.str");
+        return ngx_http_users_error_add(errors, "body", &field->name,
+                                        "str type expected",
+                                        "type_error.str");
     }
 
     len = json_string_length(json);
@@ -171,8 +168,8 @@ ngx_http_users_json_field(ngx_pool_t *pool, ngx_http_users_field_t *field,
         violation = field->check(&value->str);
 
         if (violation) {
-            return ngx_http_users_json_error(errors, &field->name,
-                                             violation->msg, violation->type);
+            return ngx_http_users_error_add(errors, "body", &field->name,
+                                            violation->msg, violation->type);
         }
     }
 
@@ -219,9 +216,9 @@ ngx_http_users_json_unknown(ngx_pool_t *pool, ngx_http_users_field_t *fields,
         name.len = len;
         ngx_memcpy(name.data, key, len);
 
-        if (ngx_http_users_json_error(errors, &name,
-                                      "extra fields not permitted",
-                                      "value_error.extra")
+        if (ngx_http_users_error_add(errors, "body", &name,
+                                     "extra fields not permitted",
+                                     "value_error.extra")
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -269,8 +266,9 @@ ngx_http_users_json_syntax(ngx_pool_t *pool, json_error_t *err,
 
     (void) ngx_sprintf(p, ": line %d column %d%Z", err->line, err->column);
 
-    if (ngx_http_users_json_error(errors, &ngx_http_users_whole, (char *) msg,
-                                  "value_error.jsondecode")
+    if (ngx_http_users_error_add(errors, "body",
+                                 &ngx_http_users_whole, (char *) msg,
+                                 "value_error.jsondecode")
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -295,13 +293,15 @@ ngx_http_users_json_length(ngx_pool_t *pool, ngx_str_t *field, char *bound,
     (void) ngx_sprintf(msg, "ensure this value has %s %ui characters%Z",
                        bound, limit);
 
-    return ngx_http_users_json_error(errors, field, (char *) msg, type);
+    return ngx_http_users_error_add(errors, "body", field, (char *) msg, type);
 }
 
 
-static ngx_int_t
-ngx_http_users_json_error(ngx_array_t *errors, ngx_str_t *field, char *msg,
-    char *type)
+/* one entry of a 422's "detail": loc is "body", "query" or "path" */
+
+ngx_int_t
+ngx_http_users_error_add(ngx_array_t *errors, char *loc, ngx_str_t *field,
+    char *msg, char *type)
 {
     ngx_http_users_error_t  *e;
 
@@ -310,7 +310,8 @@ ngx_http_users_json_error(ngx_array_t *errors, ngx_str_t *field, char *msg,
         return NGX_ERROR;
     }
 
-    e->loc = ngx_http_users_body;
+    e->loc.len = ngx_strlen(loc);
+    e->loc.data = (u_char *) loc;
     e->field = *field;
     e->msg.len = ngx_strlen(msg);
     e->msg.data = (u_char *) msg;

@@ -528,6 +528,8 @@ struct ngx_http_users_value_s {
     unsigned                  boolean:1;
 };
 
+ngx_int_t ngx_http_users_error_add(ngx_array_t *errors, char *loc,
+    ngx_str_t *field, char *msg, char *type);
 ngx_int_t ngx_http_users_json_validate(ngx_pool_t *pool, ngx_str_t *body,
     ngx_http_users_field_t *fields, ngx_uint_t nfields,
     ngx_http_users_value_t *values, ngx_array_t *errors);
@@ -556,8 +558,6 @@ typedef struct {
 
 ngx_int_t ngx_http_users_query_ints(ngx_http_request_t *r,
     ngx_http_users_query_int_t *query, ngx_uint_t n, ngx_array_t *errors);
-ngx_int_t ngx_http_users_query_error(ngx_array_t *errors, ngx_str_t *field,
-    ngx_str_t *msg, char *type);
 
 /* the keys of GET /users and GET /audit */
 typedef enum {
