@@ -1049,38 +1049,38 @@ test_jwt_issue(void)
     ngx_http_users_key_t    key;
     ngx_http_users_keys_t   keys;
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 42, 7, FUZZ_NOW, 1800,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 42, 7, NULL, FUZZ_NOW, 1800,
                                    &token)
           == NGX_OK);
     CHECK(token.data[token.len] == '\0');
     CHECK(verify((char *) token.data, &sub, &version) == NGX_OK);
     CHECK(sub == 42 && version == 7);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, INT64_MAX, 0, FUZZ_NOW,
-                                   1, &token)
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, INT64_MAX, 0, NULL,
+                                   FUZZ_NOW, 1, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_OK);
     CHECK(sub == INT64_MAX && version == 0);
 
     /* lifetime over: exp == now is expired already */
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW - 1800,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, NULL, FUZZ_NOW - 1800,
                                    1800, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW - 3600,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, NULL, FUZZ_NOW - 3600,
                                    60, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
     /* tampered signature and payload */
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, NULL, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     token.data[token.len - 2] ^= (token.data[token.len - 2] == 'A') ? 2 : 1;
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, NULL, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     dot = strchr((char *) token.data, '.');
@@ -1090,7 +1090,7 @@ test_jwt_issue(void)
     /* another secret */
     key = fuzz_key;
     key.secret = str("another-secret-0123456789abcdef-0123456789");
-    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, FUZZ_NOW, 60, &token)
+    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, NULL, FUZZ_NOW, 60, &token)
           == NGX_OK);
     CHECK(verify((char *) token.data, &sub, &version) == NGX_DECLINED);
 
@@ -1098,9 +1098,9 @@ test_jwt_issue(void)
     key.secret.len = 0;
     keys = fuzz_keys;
     keys.secret = &key;
-    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, FUZZ_NOW, 60, &token)
+    CHECK(ngx_http_users_jwt_issue(pool, &key, 1, 0, NULL, FUZZ_NOW, 60, &token)
           == NGX_ERROR);
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, NULL, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW,
@@ -1109,7 +1109,7 @@ test_jwt_issue(void)
           == NGX_ERROR);
 
     ngx_shim_fail_after = 1;
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 1, 0, NULL, FUZZ_NOW, 60,
                                    &token)
           == NGX_ERROR);
     ngx_shim_fail_after = 0;
@@ -1347,7 +1347,7 @@ test_jwt_keys(void)
     keys.signer = &ed;
 
     /* each key's tokens verify, named by their kid */
-    CHECK(ngx_http_users_jwt_issue(pool, &ed, 42, 3, FUZZ_NOW, 60, &token)
+    CHECK(ngx_http_users_jwt_issue(pool, &ed, 42, 3, NULL, FUZZ_NOW, 60, &token)
           == NGX_OK);
     CHECK(strncmp((char *) token.data,
                   "eyJhbGciOiJFZERTQSIsImtpZCI6ImVkMSIsInR5cCI6IkpXVCJ9.",
@@ -1369,7 +1369,7 @@ test_jwt_keys(void)
                                     &sub, &version)
           == NGX_DECLINED);
 
-    CHECK(ngx_http_users_jwt_issue(pool, &es, 7, 0, FUZZ_NOW, 60, &token)
+    CHECK(ngx_http_users_jwt_issue(pool, &es, 7, 0, NULL, FUZZ_NOW, 60, &token)
           == NGX_OK);
     CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW, &ngx_shim_log,
                                     &sub, &version)
@@ -1382,7 +1382,7 @@ test_jwt_keys(void)
           == NGX_DECLINED);
 
     /* no kid: the secret, and only when there is one */
-    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 9, 0, FUZZ_NOW, 60,
+    CHECK(ngx_http_users_jwt_issue(pool, &fuzz_key, 9, 0, NULL, FUZZ_NOW, 60,
                                    &token)
           == NGX_OK);
     CHECK(ngx_http_users_jwt_verify(&keys, &token, FUZZ_NOW, &ngx_shim_log,
@@ -1394,7 +1394,7 @@ test_jwt_keys(void)
           == NGX_DECLINED);
 
     /* a public key never signs, and publishes only its public half */
-    CHECK(ngx_http_users_jwt_issue(pool, &pub, 1, 0, FUZZ_NOW, 60, &token)
+    CHECK(ngx_http_users_jwt_issue(pool, &pub, 1, 0, NULL, FUZZ_NOW, 60, &token)
           == NGX_ERROR);
     CHECK(ngx_http_users_jwk_json(pool, &pub, &jwk) == NGX_OK
           && jwk.len == sizeof("{\"kty\":\"OKP\",\"crv\":\"Ed25519\","

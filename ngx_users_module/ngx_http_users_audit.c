@@ -42,19 +42,58 @@ static ngx_int_t ngx_http_users_audit_param(ngx_http_request_t *r,
 
 
 /*
+ * The User-Agent as it is recorded (the audit log, a session): any bytes a
+ * client sends, of which only printable ASCII is kept (others become "?"),
+ * so that PostgreSQL, which refuses a text that is not UTF-8, never fails
+ * a write for it.  NUL-terminated; empty data without the header.
+ */
+
+ngx_int_t
+ngx_http_users_audit_agent(ngx_http_request_t *r, ngx_str_t *ua)
+{
+    u_char      *p, *agent;
+    size_t       n;
+    ngx_uint_t   i;
+
+    ngx_str_null(ua);
+
+    if (r->headers_in.user_agent == NULL) {
+        return NGX_OK;
+    }
+
+    n = ngx_min(r->headers_in.user_agent->value.len,
+                NGX_HTTP_USERS_AUDIT_AGENT_MAX);
+
+    agent = ngx_pnalloc(r->pool, n + 1);
+    if (agent == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        p = &r->headers_in.user_agent->value.data[i];
+        agent[i] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+    }
+
+    agent[n] = '\0';
+
+    ua->data = agent;
+    ua->len = n;
+
+    return NGX_OK;
+}
+
+
+/*
  * {"ip": ..., "ua": ..., "rid": ...} of the request, or NULL when
- * users_audit is off.  A user agent is any bytes a client sends: only its
- * printable ASCII is kept (others become "?"), so that PostgreSQL, which
- * refuses a text that is not UTF-8, never fails a write for it.
+ * users_audit is off.
  */
 
 ngx_int_t
 ngx_http_users_audit_context(ngx_http_request_t *r, const char **value)
 {
-    u_char                      *p, *agent;
-    size_t                       len, n;
+    u_char                      *p;
+    size_t                       len;
     ngx_str_t                    ip, ua, rid;
-    ngx_uint_t                   i;
     ngx_http_users_ctx_t        *ctx;
     ngx_http_variable_value_t   *v;
     ngx_http_users_loc_conf_t   *ulcf;
@@ -78,24 +117,8 @@ ngx_http_users_audit_context(ngx_http_request_t *r, const char **value)
 
     ip = r->connection->addr_text;
 
-    ngx_str_null(&ua);
-
-    if (r->headers_in.user_agent) {
-        n = ngx_min(r->headers_in.user_agent->value.len,
-                    NGX_HTTP_USERS_AUDIT_AGENT_MAX);
-
-        agent = ngx_pnalloc(r->pool, n + 1);
-        if (agent == NULL) {
-            return NGX_ERROR;
-        }
-
-        for (i = 0; i < n; i++) {
-            p = &r->headers_in.user_agent->value.data[i];
-            agent[i] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-        }
-
-        ua.data = agent;
-        ua.len = n;
+    if (ngx_http_users_audit_agent(r, &ua) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     ngx_str_null(&rid);

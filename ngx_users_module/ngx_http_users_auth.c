@@ -27,6 +27,7 @@ typedef struct {
     ngx_str_t                  id;
     ngx_str_t                  hash;
     ngx_str_t                  version;
+    ngx_http_users_refresh_t   refresh;
     unsigned                   active:1;
     unsigned                   verified:1;  /* the password was right */
 } ngx_http_users_login_t;
@@ -40,8 +41,8 @@ static ngx_int_t ngx_http_users_login_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_verified(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_failed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_denied(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_login_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_token(ngx_http_request_t *r);
-static ngx_int_t ngx_http_users_logout_done(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_verify_loaded(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_verify_answer(ngx_http_request_t *r,
     ngx_http_users_ident_t *ident);
@@ -392,7 +393,7 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
     u_char                      *p;
     time_t                       wait;
     ngx_str_t                    params[3], *username;
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, refresh, needed;
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_login_t      *login;
     ngx_http_users_main_conf_t  *umcf;
@@ -403,7 +404,9 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
         [NGX_HTTP_USERS_LOGIN_PASSWORD] =
         { ngx_string("password"), ngx_null_string, 0, 0 },
         [NGX_HTTP_USERS_LOGIN_GRANT_TYPE] =
-        { ngx_string("grant_type"), ngx_null_string, 0, 0 }
+        { ngx_string("grant_type"), ngx_null_string, 0, 0 },
+        [NGX_HTTP_USERS_LOGIN_REFRESH_TOKEN] =
+        { ngx_string("refresh_token"), ngx_null_string, 0, 0 }
     };
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
@@ -418,6 +421,13 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
 
     ctx->secret = form[NGX_HTTP_USERS_LOGIN_PASSWORD].value;
 
+    grant = &form[NGX_HTTP_USERS_LOGIN_GRANT_TYPE];
+
+    /* RFC 6749 section 6: a refresh needs no password */
+    refresh = grant->found && grant->value.len == sizeof("refresh_token") - 1
+              && ngx_strncmp(grant->value.data, "refresh_token",
+                             grant->value.len) == 0;
+
     for (i = 0; i < NGX_HTTP_USERS_LOGIN_NKEYS; i++) {
         field = (char *) form[i].name.data;
 
@@ -427,21 +437,28 @@ ngx_http_users_auth_login(ngx_http_request_t *r)
                        "value_error");
         }
 
-        if (i != NGX_HTTP_USERS_LOGIN_GRANT_TYPE && !form[i].found) {
+        needed = refresh ? (i == NGX_HTTP_USERS_LOGIN_REFRESH_TOKEN)
+                         : (i == NGX_HTTP_USERS_LOGIN_USERNAME
+                            || i == NGX_HTTP_USERS_LOGIN_PASSWORD);
+
+        if (needed && !form[i].found) {
             return ngx_http_users_send_invalid_one(r, "body", field,
                                                    "field required",
                                                    "value_error.missing");
         }
     }
 
-    grant = &form[NGX_HTTP_USERS_LOGIN_GRANT_TYPE];
+    if (refresh) {
+        return ngx_http_users_session_refresh_grant(r,
+                               &form[NGX_HTTP_USERS_LOGIN_REFRESH_TOKEN].value);
+    }
 
     if (grant->found
         && (grant->value.len != 8
             || ngx_strncmp(grant->value.data, "password", 8) != 0))
     {
         return ngx_http_users_send_invalid_one(r, "body", "grant_type",
-                   "string does not match regex \"password\"",
+                   "string does not match regex \"password|refresh_token\"",
                    "value_error.str.regex");
     }
 
@@ -574,7 +591,6 @@ ngx_http_users_login_found(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_login_verified(ngx_http_request_t *r)
 {
-    ngx_str_t                    params[4];
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_login_t      *login;
     ngx_http_users_main_conf_t  *umcf;
@@ -596,23 +612,64 @@ ngx_http_users_login_verified(ngx_http_request_t *r)
         return ngx_http_users_login_failed(r);
     }
 
-    ctx->own_failure = 1;
+    return ngx_http_users_login_start(r);
+}
 
-    if (!ctx->task->rehashed) {
-        params[0] = login->username;
-        params[1] = login->id;
 
-        return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_SETTLE, 2,
-                                    params, ngx_http_users_login_token);
+/*
+ * The session and its refresh token, in the statement that settles the
+ * login (and upgrades the hash if the verify asked for it)
+ */
+
+static ngx_int_t
+ngx_http_users_login_start(ngx_http_request_t *r)
+{
+    u_char                      *p;
+    ngx_str_t                    params[11];
+    ngx_http_users_ctx_t        *ctx;
+    ngx_http_users_login_t      *login;
+    ngx_http_users_main_conf_t  *umcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+    login = ctx->data;
+
+    ngx_memzero(params, sizeof(params));
+
+    if (ngx_http_users_session_new(r, &login->refresh) != NGX_OK
+        || ngx_http_users_audit_agent(r, &params[5]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, 3 * (NGX_TIME_T_LEN + 1)
+                             + r->connection->addr_text.len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     params[0] = login->id;
-    params[1] = login->hash;
-    params[2] = ctx->task->new_hash;
-    params[3] = login->username;
+    params[1] = login->version;
+    params[2] = login->refresh.hash;
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REHASH, 4, params,
-                                ngx_http_users_login_token);
+    params[3].data = p;
+    p = ngx_sprintf(p, "%T%Z", umcf->session_ttl);
+    params[4].data = p;
+    p = ngx_sprintf(p, "%T%Z", umcf->refresh_ttl);
+    params[6].data = p;
+    p = ngx_sprintf(p, "%V%Z", &r->connection->addr_text);
+    params[7].data = p;
+    (void) ngx_sprintf(p, "%T%Z", umcf->jwt_ttl);
+
+    params[8] = login->username;
+
+    if (ctx->task->rehashed) {
+        params[9] = login->hash;
+        params[10] = ctx->task->new_hash;
+    }
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_SETTLE, 11,
+                                params, ngx_http_users_login_token);
 }
 
 
@@ -681,65 +738,85 @@ ngx_http_users_login_denied(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_login_token(ngx_http_request_t *r)
 {
-    int64_t                      id;
-    ngx_int_t                    version;
-    ngx_str_t                    token, body;
-    ngx_http_users_ctx_t        *ctx;
-    ngx_http_users_login_t      *login;
-    ngx_http_users_main_conf_t  *umcf;
+    int64_t                  id;
+    ngx_int_t                version;
+    ngx_str_t                sid, expires_in;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_login_t  *login;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
     login = ctx->data;
 
-    /*
-     * A failed rehash only postpones the upgrade to the next login; a
-     * failed settle leaves a count that the window ends: neither is
-     * worth refusing a verified password for (own_failure).
-     */
-    if (ctx->res && PQresultStatus(ctx->res) != PGRES_COMMAND_OK) {
-        (void) ngx_http_users_pg_error_status(r, ctx->res);
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    /* the password or the account changed since the password was read */
+    if (PQntuples(ctx->res) != 1) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users login: the account changed meanwhile");
+
+        return ngx_http_users_send_unauthorized(r,
+                                                "Incorrect email or password");
     }
 
     version = ngx_atoi(login->version.data, login->version.len);
 
-    if (ngx_http_users_parse_id(&login->id, &id) != NGX_OK
-        || version == NGX_ERROR
-        || ngx_http_users_jwt_issue(r->pool, umcf->jwt_keys.signer, id, version,
-                                    ngx_time(), umcf->jwt_ttl, &token)
-           != NGX_OK)
+    if (ngx_http_users_pg_value(r, ctx->res, NGX_HTTP_USERS_STARTED_SESSION,
+                                &sid)
+        != NGX_OK
+        || ngx_http_users_pg_value(r, ctx->res,
+                                   NGX_HTTP_USERS_STARTED_EXPIRES_IN,
+                                   &expires_in)
+           != NGX_OK
+        || ngx_http_users_parse_id(&login->id, &id) != NGX_OK
+        || version == NGX_ERROR)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    body.len = sizeof("{\"access_token\":\"\",\"token_type\":\"bearer\","
-                      "\"expires_in\":}") - 1 + token.len + NGX_TIME_T_LEN;
-    body.data = ngx_pnalloc(r->pool, body.len);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    body.len = ngx_sprintf(body.data,
-                           "{\"access_token\":\"%V\",\"token_type\":\"bearer\","
-                           "\"expires_in\":%T}", &token, umcf->jwt_ttl)
-               - body.data;
-
-    return ngx_http_users_send_json(r, NGX_HTTP_OK, &body);
+    return ngx_http_users_session_answer(r, id, version, &sid,
+                                         &login->refresh.token, &expires_in);
 }
 
 
-/* revokes every token the caller holds, on every worker at once */
+/*
+ * scope=global (the default) revokes every token the caller holds, on
+ * every worker at once; local and others end sessions
+ * (ngx_http_users_session_logout)
+ */
 
 ngx_int_t
 ngx_http_users_auth_logout(ngx_http_request_t *r)
 {
+    ngx_int_t  rc;
+    ngx_str_t  scope;
+
+    if (ngx_http_arg(r, (u_char *) "scope", 5, &scope) == NGX_OK
+        && !(scope.len == 6 && ngx_strncmp(scope.data, "global", 6) == 0))
+    {
+        if (!(scope.len == 5 && ngx_strncmp(scope.data, "local", 5) == 0)
+            && !(scope.len == 6 && ngx_strncmp(scope.data, "others", 6) == 0))
+        {
+            return ngx_http_users_send_invalid_one(r, "query", "scope",
+                       "value is not a valid enumeration member; permitted: "
+                       "'global', 'local', 'others'",
+                       "type_error.enum");
+        }
+
+        rc = ngx_http_users_session_logout(r, &scope);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGOUT, 0, NULL,
-                                ngx_http_users_logout_done);
+                                ngx_http_users_auth_logged_out);
 }
 
 
-static ngx_int_t
-ngx_http_users_logout_done(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_users_auth_logged_out(ngx_http_request_t *r)
 {
     ngx_uint_t             status;
     ngx_http_users_ctx_t  *ctx;

@@ -67,17 +67,19 @@ ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token)
 
 /*
  * The header and claims as libjwt 1.10.2 would write them (sorted keys),
- * with the signer's kid; the signature from ngx_http_users_jwk.c.
+ * with the signer's kid and the session's id (sid, NULL for none); the
+ * signature from ngx_http_users_jwk.c.
  */
 
 ngx_int_t
 ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
-    int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token)
+    int64_t sub, ngx_int_t version, ngx_str_t *sid, time_t now, time_t ttl,
+    ngx_str_t *token)
 {
     u_char     *p, *last;
     u_char      header[NGX_HTTP_USERS_KID_MAX + 64];
     u_char      claims[2 * NGX_TIME_T_LEN + NGX_INT64_LEN + NGX_INT_T_LEN
-                       + 64];
+                       + NGX_HTTP_USERS_SID_LEN + 64];
     u_char      sig[NGX_HTTP_USERS_SIG_MAX];
     size_t      sig_len;
     ngx_str_t   part[3], input, dst;
@@ -96,9 +98,15 @@ ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
     part[0].data = header;
     part[0].len = p - header;
 
-    p = ngx_slprintf(claims, claims + sizeof(claims),
-                     "{\"exp\":%T,\"iat\":%T,\"sub\":\"%L\",\"ver\":%i}",
-                     now + ttl, now, sub, version);
+    last = claims + sizeof(claims);
+
+    p = ngx_slprintf(claims, last, "{\"exp\":%T,\"iat\":%T,", now + ttl, now);
+
+    if (sid && sid->len) {
+        p = ngx_slprintf(p, last, "\"sid\":\"%V\",", sid);
+    }
+
+    p = ngx_slprintf(p, last, "\"sub\":\"%L\",\"ver\":%i}", sub, version);
 
     part[1].data = claims;
     part[1].len = p - claims;

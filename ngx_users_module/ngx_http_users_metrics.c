@@ -115,7 +115,19 @@ static ngx_http_users_metrics_scalar_t  ngx_http_users_metrics_scalars[] = {
       "Changes of users' token state applied to the shared state.", "" },
     { NGX_HTTP_USERS_METRIC_LISTENERS_IN_STEP,
       "users_revocation_listeners_in_step", "gauge",
-      "Workers whose revocation listener is in step with PostgreSQL.", "" }
+      "Workers whose revocation listener is in step with PostgreSQL.", "" },
+    { NGX_HTTP_USERS_METRIC_REFRESH_ROTATED, "users_session_refreshes_total",
+      "counter", "Refresh token presentations by result.",
+      "{result=\"rotated\"}" },
+    { NGX_HTTP_USERS_METRIC_REFRESH_GRACE, "users_session_refreshes_total",
+      "counter", "Refresh token presentations by result.",
+      "{result=\"grace\"}" },
+    { NGX_HTTP_USERS_METRIC_REFRESH_REUSED, "users_session_refreshes_total",
+      "counter", "Refresh token presentations by result.",
+      "{result=\"reused\"}" },
+    { NGX_HTTP_USERS_METRIC_REFRESH_INVALID, "users_session_refreshes_total",
+      "counter", "Refresh token presentations by result.",
+      "{result=\"invalid\"}" }
 };
 
 #define NGX_HTTP_USERS_METRICS_SCALARS                                        \

@@ -140,6 +140,27 @@ static ngx_command_t  ngx_http_users_commands[] = {
       offsetof(ngx_http_users_main_conf_t, jwt_ttl),
       NULL },
 
+    { ngx_string("users_refresh_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_users_main_conf_t, refresh_ttl),
+      NULL },
+
+    { ngx_string("users_session_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_users_main_conf_t, session_ttl),
+      NULL },
+
+    { ngx_string("users_refresh_grace"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_users_main_conf_t, refresh_grace),
+      NULL },
+
     { ngx_string("users_password_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_users_thread_pool_set,
@@ -324,6 +345,9 @@ ngx_http_users_create_main_conf(ngx_conf_t *cf)
     umcf->pg.query_timeout = NGX_CONF_UNSET_MSEC;
     umcf->pg.backoff_max = NGX_CONF_UNSET_MSEC;
     umcf->jwt_ttl = NGX_CONF_UNSET;
+    umcf->refresh_ttl = NGX_CONF_UNSET;
+    umcf->session_ttl = NGX_CONF_UNSET;
+    umcf->refresh_grace = NGX_CONF_UNSET;
     umcf->pw_opslimit = NGX_CONF_UNSET_UINT;
     umcf->pw_memlimit = NGX_CONF_UNSET_SIZE;
     umcf->pw_priority = NGX_CONF_UNSET;
@@ -349,6 +373,9 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(umcf->pg.query_timeout, 5000);
     ngx_conf_init_msec_value(umcf->pg.backoff_max, 1000);
     ngx_conf_init_value(umcf->jwt_ttl, 30 * 60);
+    ngx_conf_init_value(umcf->refresh_ttl, 7 * 24 * 60 * 60);
+    ngx_conf_init_value(umcf->session_ttl, 30 * 24 * 60 * 60);
+    ngx_conf_init_value(umcf->refresh_grace, 10);
 
     /* OWASP's minimum for Argon2id: t=2, m=19 MiB, p=1 */
     ngx_conf_init_uint_value(umcf->pw_opslimit, 2);
@@ -393,6 +420,10 @@ ngx_http_users_init_main_conf(ngx_conf_t *cf, void *conf)
     if (ngx_http_users_keys_init(cf, &umcf->jwt_keys, &umcf->jwt_secret)
         != NGX_CONF_OK)
     {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_users_session_init(cf, umcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -37,6 +37,9 @@
 #define NGX_HTTP_USERS_PASSWORD_MIN   8
 #define NGX_HTTP_USERS_PASSWORD_MAX   128
 
+/* a session's id: a uuid's text, as PostgreSQL writes it */
+#define NGX_HTTP_USERS_SID_LEN        36
+
 /* the longest bearer token looked at; a longer one is refused unread */
 #define NGX_HTTP_USERS_TOKEN_MAX      4096
 
@@ -95,9 +98,15 @@ typedef enum {
     NGX_HTTP_USERS_SQL_LOGIN,
     NGX_HTTP_USERS_SQL_LOGIN_FAILED,
     NGX_HTTP_USERS_SQL_LOGIN_SETTLE,
-    NGX_HTTP_USERS_SQL_REHASH,
     NGX_HTTP_USERS_SQL_REGISTER,
     NGX_HTTP_USERS_SQL_LOGOUT,
+    NGX_HTTP_USERS_SQL_LOGOUT_SESSIONS,
+    NGX_HTTP_USERS_SQL_REFRESH,
+    NGX_HTTP_USERS_SQL_REFRESH_REPLAY,
+    NGX_HTTP_USERS_SQL_SESSIONS_LIST,
+    NGX_HTTP_USERS_SQL_SESSION_DELETE,
+    NGX_HTTP_USERS_SQL_USER_SESSIONS,
+    NGX_HTTP_USERS_SQL_USER_SESSIONS_DELETE,
     NGX_HTTP_USERS_SQL_FIRST_SUPERUSER,
     NGX_HTTP_USERS_SQL_USER_LIST,
     NGX_HTTP_USERS_SQL_USER_GET,
@@ -146,6 +155,12 @@ typedef struct {
     ngx_str_t                 jwt_secret;
     ngx_http_users_keys_t     jwt_keys;
     time_t                    jwt_ttl;
+
+    /* sessions (ngx_http_users_session.c) */
+    time_t                    refresh_ttl;
+    time_t                    session_ttl;
+    time_t                    refresh_grace;
+    u_char                    seal_key[32];  /* the grace window's */
 
     ngx_thread_pool_t        *thread_pool;
     ngx_uint_t                pw_opslimit;
@@ -242,6 +257,7 @@ struct ngx_http_users_route_s {
     ngx_http_users_method_t  *methods;     /* ends with method 0 */
     unsigned                  no_store:1;  /* Cache-Control: no-store */
     unsigned                  path_id:1;   /* takes an id argument */
+    unsigned                  path_session:1;  /* the id is a session's */
     unsigned                  rfc6750:1;   /* 401s say error="invalid_token" */
 };
 
@@ -459,6 +475,7 @@ char *ngx_http_users_pg_conninfo(ngx_conf_t *cf, ngx_str_t *value,
 /* ngx_http_users_audit.c: the audit log's context and GET /audit */
 ngx_int_t ngx_http_users_audit_context(ngx_http_request_t *r,
     const char **value);
+ngx_int_t ngx_http_users_audit_agent(ngx_http_request_t *r, ngx_str_t *ua);
 ngx_int_t ngx_http_users_audit_list(ngx_http_request_t *r);
 
 
@@ -601,7 +618,8 @@ ngx_int_t ngx_http_users_keys_jwks(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
-    int64_t sub, ngx_int_t version, time_t now, time_t ttl, ngx_str_t *token);
+    int64_t sub, ngx_int_t version, ngx_str_t *sid, time_t now, time_t ttl,
+    ngx_str_t *token);
 ngx_int_t ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys,
     ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
     ngx_int_t *version);
@@ -682,6 +700,10 @@ typedef enum {
     NGX_HTTP_USERS_METRIC_GUARD_CHECKS,
     NGX_HTTP_USERS_METRIC_REVOCATION_CHANGES,
     NGX_HTTP_USERS_METRIC_LISTENERS_IN_STEP,
+    NGX_HTTP_USERS_METRIC_REFRESH_ROTATED,
+    NGX_HTTP_USERS_METRIC_REFRESH_GRACE,
+    NGX_HTTP_USERS_METRIC_REFRESH_REUSED,
+    NGX_HTTP_USERS_METRIC_REFRESH_INVALID,
     NGX_HTTP_USERS_METRIC_N
 } ngx_http_users_metric_e;
 
@@ -713,6 +735,7 @@ typedef enum {
     NGX_HTTP_USERS_LOGIN_USERNAME = 0,
     NGX_HTTP_USERS_LOGIN_PASSWORD,
     NGX_HTTP_USERS_LOGIN_GRANT_TYPE,
+    NGX_HTTP_USERS_LOGIN_REFRESH_TOKEN,
     NGX_HTTP_USERS_LOGIN_NKEYS
 } ngx_http_users_login_key_e;
 
@@ -724,7 +747,43 @@ ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_login(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_me(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_logout(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_auth_logged_out(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_verify(ngx_http_request_t *r);
+
+
+/* ngx_http_users_session.c: sessions and their refresh tokens */
+
+/* the columns of NGX_HTTP_USERS_SQL_LOGIN_SETTLE */
+typedef enum {
+    NGX_HTTP_USERS_STARTED_SESSION = 0,
+    NGX_HTTP_USERS_STARTED_EXPIRES_IN
+} ngx_http_users_started_col_e;
+
+/* a refresh token and its SHA-256 as a bytea parameter, NUL-terminated */
+typedef struct {
+    ngx_str_t                 token;
+    ngx_str_t                 hash;
+} ngx_http_users_refresh_t;
+
+ngx_int_t ngx_http_users_session_init(ngx_conf_t *cf,
+    ngx_http_users_main_conf_t *umcf);
+ngx_int_t ngx_http_users_session_new(ngx_http_request_t *r,
+    ngx_http_users_refresh_t *rt);
+ngx_int_t ngx_http_users_session_answer(ngx_http_request_t *r, int64_t user,
+    ngx_int_t version, ngx_str_t *sid, ngx_str_t *refresh,
+    ngx_str_t *expires_in);
+ngx_int_t ngx_http_users_session_refresh_grant(ngx_http_request_t *r,
+    ngx_str_t *token);
+ngx_int_t ngx_http_users_session_refresh(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_session_list(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_session_delete(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_session_logout(ngx_http_request_t *r,
+    ngx_str_t *scope);
+ngx_int_t ngx_http_users_session_user_list(ngx_http_request_t *r);
+ngx_int_t ngx_http_users_session_user_end(ngx_http_request_t *r);
+ngx_uint_t ngx_http_users_uuid_valid(ngx_str_t *text);
+
+extern ngx_http_users_schema_t  ngx_http_users_refresh_schema;
 
 
 /* ngx_http_users_ident.c: the request's token and its variables */

@@ -25,6 +25,8 @@ static ngx_int_t ngx_http_users_media_type(ngx_http_request_t *r,
     ngx_http_users_body_e body);
 static void ngx_http_users_path_id(ngx_http_request_t *r, ngx_str_t *text,
     ngx_array_t *errors);
+static ngx_int_t ngx_http_users_path_session(ngx_http_request_t *r,
+    ngx_str_t *text);
 static void ngx_http_users_pg_done(ngx_http_users_pg_op_t *op,
     PGresult *res);
 static void ngx_http_users_finish(ngx_http_request_t *r, ngx_int_t rc);
@@ -370,7 +372,14 @@ ngx_http_users_check_input(ngx_http_request_t *r, ngx_array_t **errors)
             return NGX_ERROR;
         }
 
-        ngx_http_users_path_id(r, &id, *errors);
+        if (ctx->route->path_session) {
+            if (ngx_http_users_path_session(r, &id) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else {
+            ngx_http_users_path_id(r, &id, *errors);
+        }
     }
 
     schema = m->schema;
@@ -444,6 +453,38 @@ ngx_http_users_media_type(ngx_http_request_t *r, ngx_http_users_body_e body)
     }
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * A session's id, in the form PostgreSQL writes a uuid (what the sessions
+ * routes answered).  Any other text is kept as none (SQL NULL): no
+ * session has it, so the route answers its 404 after the caller's check.
+ */
+
+static ngx_int_t
+ngx_http_users_path_session(ngx_http_request_t *r, ngx_str_t *text)
+{
+    ngx_http_users_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (!ngx_http_users_uuid_valid(text)) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users: \"%V\" is no session id", text);
+        return NGX_OK;
+    }
+
+    ctx->path_id_text.data = ngx_pnalloc(r->pool, text->len + 1);
+    if (ctx->path_id_text.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->path_id_text.len = text->len;
+    ngx_memcpy(ctx->path_id_text.data, text->data, text->len);
+    ctx->path_id_text.data[text->len] = '\0';
+
+    return NGX_OK;
 }
 
 

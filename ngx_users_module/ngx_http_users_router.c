@@ -100,6 +100,36 @@ static ngx_http_users_method_t  ngx_http_users_logout_methods[] = {
 };
 
 
+static ngx_http_users_method_t  ngx_http_users_refresh_methods[] = {
+    { NGX_HTTP_POST, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_JSON,
+      &ngx_http_users_refresh_schema, 0, 0, ngx_http_users_session_refresh },
+    { 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
+static ngx_http_users_method_t  ngx_http_users_sessions_methods[] = {
+    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
+      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_list },
+    { 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
+static ngx_http_users_method_t  ngx_http_users_session_methods[] = {
+    { NGX_HTTP_DELETE, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
+      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_delete },
+    { 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
+static ngx_http_users_method_t  ngx_http_users_user_sessions_methods[] = {
+    { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
+      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_user_list },
+    { NGX_HTTP_DELETE, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE,
+      NULL, NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_user_end },
+    { 0, 0, 0, NULL, 0, 0, NULL }
+};
+
+
 static ngx_http_users_method_t  ngx_http_users_users_methods[] = {
     { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
       NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_users_list },
@@ -171,51 +201,60 @@ static ngx_http_users_method_t  ngx_http_users_public_profile_methods[] = {
 
 
 /*
- * name, Allow, methods, Cache-Control: no-store, takes an id, RFC 6750;
- * a route's place here is its index in the metrics
+ * name, Allow, methods, Cache-Control: no-store, takes an id (a session's
+ * with path_session), RFC 6750; a route's place here is its index in the
+ * metrics
  */
 ngx_http_users_route_t  ngx_http_users_routes[] = {
     { ngx_string("root"), ngx_string("GET"),
-      ngx_http_users_root_methods, 0, 0, 0 },
+      ngx_http_users_root_methods, 0, 0, 0, 0 },
     { ngx_string("healthz"), ngx_string("GET"),
-      ngx_http_users_healthz_methods, 0, 0, 0 },
+      ngx_http_users_healthz_methods, 0, 0, 0, 0 },
     { ngx_string("readyz"), ngx_string("GET"),
-      ngx_http_users_readyz_methods, 0, 0, 0 },
+      ngx_http_users_readyz_methods, 0, 0, 0, 0 },
     { ngx_string("not_found"), ngx_null_string,
-      ngx_http_users_not_found_methods, 0, 0, 0 },
+      ngx_http_users_not_found_methods, 0, 0, 0, 0 },
     { ngx_string("error"), ngx_null_string,
-      ngx_http_users_error_methods, 0, 0, 0 },
+      ngx_http_users_error_methods, 0, 0, 0, 0 },
     { ngx_string("jwks"), ngx_string("GET"),
-      ngx_http_users_jwks_methods, 0, 0, 0 },
+      ngx_http_users_jwks_methods, 0, 0, 0, 0 },
     { ngx_string("auth_register"), ngx_string("POST"),
-      ngx_http_users_register_methods, 1, 0, 0 },
+      ngx_http_users_register_methods, 1, 0, 0, 0 },
     { ngx_string("auth_login"), ngx_string("POST"),
-      ngx_http_users_login_methods, 1, 0, 0 },
+      ngx_http_users_login_methods, 1, 0, 0, 0 },
     { ngx_string("auth_me"), ngx_string("GET"),
-      ngx_http_users_auth_me_methods, 1, 0, 0 },
+      ngx_http_users_auth_me_methods, 1, 0, 0, 0 },
     { ngx_string("auth_test_token"), ngx_string("POST"),
-      ngx_http_users_test_token_methods, 1, 0, 0 },
+      ngx_http_users_test_token_methods, 1, 0, 0, 0 },
     { ngx_string("auth_logout"), ngx_string("POST"),
-      ngx_http_users_logout_methods, 1, 0, 0 },
+      ngx_http_users_logout_methods, 1, 0, 0, 0 },
     { ngx_string("auth_verify"), ngx_string("GET"),
-      ngx_http_users_verify_methods, 1, 0, 1 },
+      ngx_http_users_verify_methods, 1, 0, 0, 1 },
     { ngx_string("users"), ngx_string("GET"),
-      ngx_http_users_users_methods, 1, 0, 0 },
+      ngx_http_users_users_methods, 1, 0, 0, 0 },
     { ngx_string("users_me"), ngx_string("GET, PUT"),
-      ngx_http_users_users_me_methods, 1, 0, 0 },
+      ngx_http_users_users_me_methods, 1, 0, 0, 0 },
     { ngx_string("user"), ngx_string("GET, PUT, DELETE"),
-      ngx_http_users_user_methods, 1, 1, 0 },
+      ngx_http_users_user_methods, 1, 1, 0, 0 },
     { ngx_string("profile_me"), ngx_string("GET, PUT"),
-      ngx_http_users_profile_me_methods, 1, 0, 0 },
+      ngx_http_users_profile_me_methods, 1, 0, 0, 0 },
     { ngx_string("preferences"), ngx_string("GET, PUT"),
-      ngx_http_users_preferences_methods, 1, 0, 0 },
+      ngx_http_users_preferences_methods, 1, 0, 0, 0 },
     { ngx_string("avatar"), ngx_string("DELETE"),
-      ngx_http_users_avatar_methods, 1, 0, 0 },
+      ngx_http_users_avatar_methods, 1, 0, 0, 0 },
     { ngx_string("public_profile"), ngx_string("GET"),
-      ngx_http_users_public_profile_methods, 1, 1, 0 },
+      ngx_http_users_public_profile_methods, 1, 1, 0, 0 },
     { ngx_string("audit"), ngx_string("GET"),
-      ngx_http_users_audit_methods, 1, 0, 0 },
-    { ngx_null_string, ngx_null_string, NULL, 0, 0, 0 }
+      ngx_http_users_audit_methods, 1, 0, 0, 0 },
+    { ngx_string("auth_refresh"), ngx_string("POST"),
+      ngx_http_users_refresh_methods, 1, 0, 0, 0 },
+    { ngx_string("auth_sessions"), ngx_string("GET"),
+      ngx_http_users_sessions_methods, 1, 0, 0, 0 },
+    { ngx_string("auth_session"), ngx_string("DELETE"),
+      ngx_http_users_session_methods, 1, 1, 1, 0 },
+    { ngx_string("user_sessions"), ngx_string("GET, DELETE"),
+      ngx_http_users_user_sessions_methods, 1, 1, 0, 0 },
+    { ngx_null_string, ngx_null_string, NULL, 0, 0, 0, 0 }
 };
 
 

@@ -35,6 +35,46 @@
 
 #define NGX_HTTP_USERS_AUDIT_ON(ctx)  " " ctx "::jsonb IS NOT NULL"
 
+/*
+ * A login's session ($1 the caller's id and $2 its token version, so that
+ * a password changed since it was verified starts none; $3 the refresh
+ * token's hash; $4, $5 the session's and the token's lifetimes in
+ * seconds; $6 the user agent; $7 the address), and two sessions gone for
+ * longer than $8 seconds (an access token's lifetime, so that a session's
+ * missing row means it ended) purged with it: no timer, no table scan.
+ */
+#define NGX_HTTP_USERS_SESSION_START                                          \
+    " started AS (INSERT INTO sessions (user_id, expires_at,"                 \
+    " refresh_expires_at, user_agent, ip, refresh_hash)"                      \
+    " SELECT id, now() + $4::integer * interval '1 second',"                  \
+    " now() + least($4::integer, $5::integer) * interval '1 second',"         \
+    " $6::text, $7::text, $3::bytea FROM users"                               \
+    " WHERE id = $1::bigint AND token_version = $2::integer AND is_active"     \
+    " RETURNING id, refresh_expires_at),"                                     \
+    " purged AS (DELETE FROM sessions WHERE id IN (SELECT id FROM sessions"   \
+    " WHERE refresh_expires_at < now() - $8::integer * interval '1 second'"   \
+    " ORDER BY refresh_expires_at LIMIT 2 FOR UPDATE SKIP LOCKED)),"
+
+/* ends sessions: their refresh tokens die, their rows are kept a while */
+#define NGX_HTTP_USERS_SESSION_END(reason)                                    \
+    "UPDATE sessions SET ended_at = now(), end_reason = " reason ","          \
+    " refresh_expires_at = least(refresh_expires_at, now())"
+
+#define NGX_HTTP_USERS_SESSION_LIVE                                           \
+    "ended_at IS NULL AND refresh_expires_at > now()"
+
+/* a session_ended event for each row of the CTE "ended" */
+#define NGX_HTTP_USERS_SESSION_ENDED(actor, reason, ctx)                      \
+    " audited AS (" NGX_HTTP_USERS_AUDIT_INTO                                 \
+    " SELECT 'session_ended', " actor ", user_id,"                            \
+    " jsonb_build_object('session_id', id, 'reason', " reason ")"             \
+    NGX_HTTP_USERS_AUDIT_CONTEXT(ctx)                                         \
+    " FROM ended WHERE" NGX_HTTP_USERS_AUDIT_ON(ctx) ")"
+
+/* the seconds a refresh token has left: refresh_expires_in */
+#define NGX_HTTP_USERS_EXPIRES_IN(column)                                     \
+    " ceil(extract(epoch FROM " column " - now()))::bigint"
+
 /* the column is set to value when its bit is in mask, else left alone */
 #define NGX_HTTP_USERS_SET_IF(column, mask, bit, value)                       \
     " " column " = CASE WHEN " mask "::integer & " ngx_value(bit)             \
@@ -138,33 +178,30 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE" NGX_HTTP_USERS_AUDIT_ON("$4"),
       4, 0, 1 },
 
-    /* a success ($2: the account) clears the count */
+    /*
+     * A success clears the count ($9: the address) and starts a session
+     * (NGX_HTTP_USERS_SESSION_START); with $11, a new hash of the
+     * password, it also upgrades the stored one, only while that is the
+     * hash verified ($10), so a password changed meanwhile is never
+     * overwritten.  Columns: ngx_http_users_started_col_e; no row when the
+     * account changed since it was read.
+     */
     [NGX_HTTP_USERS_SQL_LOGIN_SETTLE] =
     { ngx_string("users_login_settle"),
       "WITH settled AS (DELETE FROM login_attempts"
-      " WHERE account = users_login_key($1)) "
-      NGX_HTTP_USERS_AUDIT_INTO
-      " SELECT 'login_succeeded', $2::bigint, $2::bigint, '{}'"
-      NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
-      " WHERE" NGX_HTTP_USERS_AUDIT_ON("$3"),
-      3, 0, 1 },
-
-    /*
-     * A success that also upgrades the hash,
-     * only while the hash is the one verified, so a password changed
-     * meanwhile is never overwritten
-     */
-    [NGX_HTTP_USERS_SQL_REHASH] =
-    { ngx_string("users_rehash"),
-      "WITH settled AS (DELETE FROM login_attempts"
-      " WHERE account = users_login_key($4)),"
+      " WHERE account = users_login_key($9)),"
+      NGX_HTTP_USERS_SESSION_START
+      " rehashed AS (UPDATE users SET hashed_password = $11::text"
+      " WHERE $11::text IS NOT NULL AND id = $1::bigint"
+      " AND hashed_password = $10::text),"
       " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
-      " SELECT 'login_succeeded', $1::bigint, $1::bigint, '{}'"
-      NGX_HTTP_USERS_AUDIT_CONTEXT("$5")
-      " WHERE" NGX_HTTP_USERS_AUDIT_ON("$5") ")"
-      " UPDATE users SET hashed_password = $3"
-      " WHERE id = $1::bigint AND hashed_password = $2",
-      5, 0, 1 },
+      " SELECT 'login_succeeded', $1::bigint, $1::bigint,"
+      " jsonb_build_object('session_id', id)"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$12")
+      " FROM started WHERE" NGX_HTTP_USERS_AUDIT_ON("$12") ")"
+      " SELECT id," NGX_HTTP_USERS_EXPIRES_IN("refresh_expires_at")
+      " FROM started",
+      12, 0, 1 },
 
     /* a taken email is 23505, never a race */
     [NGX_HTTP_USERS_SQL_REGISTER] =
@@ -187,6 +224,123 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " FROM revoked WHERE" NGX_HTTP_USERS_AUDIT_ON("$3") ")"
       " SELECT is_superuser FROM revoked",
       3, 1, 1 },
+
+    /*
+     * POST /auth/logout?scope=local|others ($4): the caller's session ($3,
+     * NULL for a token from before sessions) or all but it.  The caller's
+     * other tokens keep their version.
+     */
+    [NGX_HTTP_USERS_SQL_LOGOUT_SESSIONS] =
+    { ngx_string("users_logout_sessions"),
+      "WITH caller AS (SELECT id, is_superuser FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER "),"
+      " ended AS (" NGX_HTTP_USERS_SESSION_END("$4::text")
+      " WHERE user_id = (SELECT id FROM caller) AND ended_at IS NULL"
+      " AND (id IS NOT DISTINCT FROM $3::uuid) = ($4::text = 'local')"
+      " RETURNING id, user_id),"
+      NGX_HTTP_USERS_SESSION_ENDED("$1::bigint", "$4::text", "$5") ","
+      " logged AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'logout', id, id, jsonb_build_object('scope', $4::text)"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$5")
+      " FROM caller WHERE" NGX_HTTP_USERS_AUDIT_ON("$5") ")"
+      " SELECT is_superuser FROM caller",
+      5, 1, 1 },
+
+    /*
+     * Rotation, a compare-and-swap on the presented token's hash ($1): of
+     * two refreshes of one token, one finds it and the other waits for the
+     * row, finds it changed and gets no row.  $2 the new token's hash, $3
+     * the new token sealed (for the grace window), $4 the new token's
+     * lifetime.  Columns: ngx_http_users_refresh_col_e.
+     */
+    [NGX_HTTP_USERS_SQL_REFRESH] =
+    { ngx_string("users_refresh"),
+      "UPDATE sessions s SET prev_hash = s.refresh_hash,"
+      " refresh_hash = $2::bytea, successor = $3::bytea,"
+      " rotated_at = now(), last_used_at = now(),"
+      " refresh_expires_at = least(now() + $4::integer * interval '1 second',"
+      " s.expires_at)"
+      " FROM users u WHERE s.refresh_hash = $1::bytea"
+      " AND s.ended_at IS NULL AND s.refresh_expires_at > now()"
+      " AND u.id = s.user_id AND u.is_active"
+      " RETURNING s.id, u.id, u.token_version,"
+      NGX_HTTP_USERS_EXPIRES_IN("s.refresh_expires_at") ", true, NULL",
+      4, 0, 0 },
+
+    /*
+     * The token was not current: its session rotated it ($1, now its
+     * prev_hash).  Run after NGX_HTTP_USERS_SQL_REFRESH, so that a rotation
+     * that won a race is seen.  Inside the grace window ($2 seconds since
+     * the rotation) the sealed successor is answered again; after it, the
+     * token was stolen or replayed, and the session ends.  Columns:
+     * ngx_http_users_refresh_col_e.
+     */
+    [NGX_HTTP_USERS_SQL_REFRESH_REPLAY] =
+    { ngx_string("users_refresh_replay"),
+      "WITH s AS (SELECT id, user_id, successor, refresh_expires_at,"
+      " rotated_at > now() - $2::integer * interval '1 second' AS grace"
+      " FROM sessions WHERE prev_hash = $1::bytea AND "
+      NGX_HTTP_USERS_SESSION_LIVE " FOR UPDATE),"
+      " ended AS (" NGX_HTTP_USERS_SESSION_END("'reuse'")
+      " WHERE id IN (SELECT id FROM s WHERE NOT grace)"
+      " RETURNING id, user_id),"
+      " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
+      " SELECT 'refresh_reuse_detected', NULL::bigint, user_id,"
+      " jsonb_build_object('session_id', id)"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
+      " FROM ended WHERE" NGX_HTTP_USERS_AUDIT_ON("$3") ")"
+      " SELECT s.id, u.id, u.token_version,"
+      NGX_HTTP_USERS_EXPIRES_IN("s.refresh_expires_at") ", s.grace,"
+      " s.successor FROM s JOIN users u ON u.id = s.user_id AND u.is_active",
+      3, 0, 1 },
+
+    /* GET /auth/sessions: $3 the caller's session, if its token has one */
+    [NGX_HTTP_USERS_SQL_SESSIONS_LIST] =
+    { ngx_string("users_sessions_list"),
+      "SELECT u.is_superuser, (SELECT coalesce(json_agg("
+      "users_session_json(s, $3::uuid) ORDER BY s.created_at DESC), '[]')"
+      " FROM sessions s WHERE s.user_id = u.id AND "
+      NGX_HTTP_USERS_SESSION_LIVE ") FROM users u"
+      " WHERE " NGX_HTTP_USERS_CALLER,
+      3, 1, 0 },
+
+    /* DELETE /auth/sessions/{id} ($3): the second column NULL, not found */
+    [NGX_HTTP_USERS_SQL_SESSION_DELETE] =
+    { ngx_string("users_session_delete"),
+      "WITH caller AS (SELECT id, is_superuser FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER "),"
+      " ended AS (" NGX_HTTP_USERS_SESSION_END("'deleted'")
+      " WHERE id = $3::uuid AND user_id = (SELECT id FROM caller)"
+      " AND " NGX_HTTP_USERS_SESSION_LIVE " RETURNING id, user_id),"
+      NGX_HTTP_USERS_SESSION_ENDED("$1::bigint", "'deleted'", "$4")
+      " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM ended)",
+      4, 1, 1 },
+
+    /* GET /users/{id}/sessions ($3): NULL for a missing user */
+    [NGX_HTTP_USERS_SQL_USER_SESSIONS] =
+    { ngx_string("users_user_sessions"),
+      "WITH caller AS (SELECT is_superuser FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER ")"
+      " SELECT (SELECT is_superuser FROM caller),"
+      " (SELECT coalesce((SELECT json_agg(users_session_json(s, NULL)"
+      " ORDER BY s.created_at DESC) FROM sessions s WHERE s.user_id = t.id"
+      " AND " NGX_HTTP_USERS_SESSION_LIVE "), '[]') FROM users t"
+      " WHERE t.id = $3::bigint AND (SELECT is_superuser FROM caller))",
+      3, 1, 0 },
+
+    /* DELETE /users/{id}/sessions ($3): the second column NULL, no user */
+    [NGX_HTTP_USERS_SQL_USER_SESSIONS_DELETE] =
+    { ngx_string("users_user_sessions_delete"),
+      "WITH caller AS (SELECT is_superuser FROM users"
+      " WHERE " NGX_HTTP_USERS_CALLER " FOR SHARE),"
+      " target AS (SELECT id FROM users WHERE id = $3::bigint"
+      " AND EXISTS (SELECT 1 FROM caller WHERE is_superuser)),"
+      " ended AS (" NGX_HTTP_USERS_SESSION_END("'admin'")
+      " WHERE user_id = (SELECT id FROM target) AND ended_at IS NULL"
+      " RETURNING id, user_id),"
+      NGX_HTTP_USERS_SESSION_ENDED("$1::bigint", "'admin'", "$4")
+      " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM target)",
+      4, 1, 1 },
 
     /*
      * Workers and pods may race here.  One row (is_superuser, created)
