@@ -2,7 +2,7 @@
 # Build the parsers' libFuzzer targets and unit tests with clang-14,
 # AddressSanitizer and UndefinedBehaviorSanitizer, against nginx's headers.
 #   fuzz/build.sh   -> fuzz/out/fuzz_{json,check,form,id,jwt,jwk,reqid,conninfo,
-#                      guard},
+#                      guard,refresh},
 #                      fuzz/out/unit,
 #                      fuzz/out/parity (the validator as a filter, for
 #                      fuzz/parity.py)
@@ -66,7 +66,7 @@ objects() {  # objects DIR SANITIZERS
 objects "$out/obj-fuzz" fuzzer-no-link,address,undefined
 objects "$out/obj-unit" address,undefined
 
-for t in json check form id jwt jwk reqid conninfo guard; do
+for t in json check form id jwt jwk reqid conninfo guard refresh; do
     "$cc" "${common[@]}" -fsanitize=fuzzer,address,undefined "${warn[@]}" \
         "${incs[@]}" -o "$out/fuzz_$t" "$top/fuzz/fuzz_$t.c" \
         "$out"/obj-fuzz/*.o "${libs[@]}"

@@ -4,20 +4,31 @@
 # sanitizer report, leak or timeout; a reproducer is left in
 # fuzz/out/artifacts/<target>/.  New inputs go to fuzz/out/corpus/, never
 # into the committed seeds.
-#   fuzz/run.sh [SECONDS]
+#   fuzz/run.sh [SECONDS [TARGET...]]   e.g. fuzz/run.sh 30 refresh
+# (the targets, without fuzz_: every one when none is named)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
+shift $(($# > 0 ? 1 : 0))
 out=fuzz/out
+all=(json check form id jwt jwk reqid conninfo guard refresh)
+targets=("${all[@]}")
+if [ $# -gt 0 ]; then
+    targets=("$@")
+fi
 
 fuzz/build.sh > /dev/null
 "$out/unit"
 
 declare -A max_len=([json]=16384 [check]=1024 [form]=4096 [id]=64
                     [jwt]=5000 [jwk]=2048 [reqid]=1024 [conninfo]=1024
-                    [guard]=6000)
+                    [guard]=6000 [refresh]=4200)
 
-for t in json check form id jwt jwk reqid conninfo guard; do
+for t in "${targets[@]}"; do
+    if [ -z "${max_len[$t]:-}" ]; then
+        echo "fuzz/run.sh: no target $t (${all[*]})" >&2
+        exit 2
+    fi
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
     dict=()
     if [ -f "fuzz/dict/$t.dict" ]; then

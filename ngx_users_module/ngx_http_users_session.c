@@ -646,7 +646,15 @@ ngx_http_users_session_logout(ngx_http_request_t *r, ngx_str_t *scope)
         return NGX_DECLINED;
     }
 
-    params[1] = *scope;
+    /* the query string's bytes: libpq wants a NUL-terminated copy */
+    params[1].data = ngx_pnalloc(r->pool, scope->len + 1);
+    if (params[1].data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    params[1].len = scope->len;
+    ngx_memcpy(params[1].data, scope->data, scope->len);
+    params[1].data[scope->len] = '\0';
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users logout: scope %V", scope);

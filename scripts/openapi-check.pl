@@ -13,7 +13,8 @@
 #  - fails a documented operation that no call reached with a 2xx answer;
 #  - calls each documented path with the methods it does not document,
 #    expecting 405 with an Allow header listing the documented ones.
-# It registers two throwaway users and logs in the first superuser
+# It registers two throwaway users, logs the first in twice (two sessions,
+# ended by the checks) and logs in the first superuser
 # (FIRST_SUPERUSER_EMAIL / FIRST_SUPERUSER_PASSWORD, default
 # admin@example.com / adminpassword123).
 # Prints TAP lines and "openapi: N passed, N failed"; exits 1 on a failure.
@@ -240,12 +241,13 @@ sub examples_of {
 # ---------------------------------------------------------------- calls
 
 # call(METHOD, PATH_TEMPLATE, expect => STATUS, token, json, form, body +
-#      type, query, id); checks the answer against the document
+#      type, query, id, sid); checks the answer against the document
 sub call {
     my ($method, $template, %a) = @_;
     my $m = lc $method;
     my $op = $doc->{paths}{$template} && $doc->{paths}{$template}{$m};
     (my $path = $template) =~ s/\{user_id\}/$a{id}/;
+    $path =~ s/\{session_id\}/$a{sid}/;
     my $url = "$base$path";
     $url .= '?' . $http->www_form_urlencode($a{query}) if $a{query};
     my $rid = 'openapi-check-' . ++$request_no;
@@ -343,13 +345,15 @@ call(POST => '/auth/register', body => $json->encode(\%user), type => 'text/plai
 call(POST => '/auth/register', json => {%user, name => 'x' x (65 * 1024)}, expect => 413,
      as => 'a 65 KiB body');
 
+# the access token, and in list context the refresh token too
 my $login = sub {
     my ($email, $password) = @_;
     my $t = call(POST => '/auth/login', expect => 200, as => $email,
                  form => {grant_type => 'password', username => $email, password => $password});
-    return $t ? $t->{access_token} : '';
+    $t //= {};
+    return wantarray ? ($t->{access_token} // '', $t->{refresh_token} // '') : $t->{access_token} // '';
 };
-my $token = $login->($user{email}, $user{password});
+my ($token, $refresh) = $login->($user{email}, $user{password});
 my $admin = $login->($admin_email, $admin_password);
 my $admin_id = (call(GET => '/users/me', token => $admin, expect => 200, as => 'admin') // {id => 0})->{id};
 call(POST => '/auth/login', form => {username => $user{email}, password => 'wrongpassword'},
@@ -421,9 +425,74 @@ call(GET => '/audit', token => $token, expect => 403, as => 'a normal user');
 call(GET => '/audit', token => $admin, query => {event => 'nope'}, expect => 422,
      as => 'an unknown event');
 
-# last, as it revokes the user's tokens
+# sessions and refresh tokens: the user's first login above is one
+# session, this one a second
+my (undef, $refresh2) = $login->($user{email}, $user{password});
+my $rotated = sub {
+    my ($old) = @_;
+    return sub {
+        my ($b) = @_;
+        return length($b->{refresh_token} // '') != 43 ? ('refresh_token is not 43 characters')
+             : $b->{refresh_token} eq $old ? ('refresh_token was not rotated') : ();
+    };
+};
+my $t = call(POST => '/auth/refresh', json => {refresh_token => $refresh}, expect => 200,
+             also => $rotated->($refresh));
+($token, $refresh) = @$t{qw(access_token refresh_token)} if $t;
+$t = call(POST => '/auth/login', form => {grant_type => 'refresh_token', refresh_token => $refresh},
+          expect => 200, as => 'the refresh grant', also => $rotated->($refresh));
+($token, $refresh) = @$t{qw(access_token refresh_token)} if $t;
+call(POST => '/auth/refresh', json => {refresh_token => 'A' x 43}, expect => 401,
+     as => 'an unknown token');
+call(POST => '/auth/login', form => {grant_type => 'refresh_token', refresh_token => 'A' x 43},
+     expect => 401, as => 'the refresh grant of an unknown token');
+call(POST => '/auth/refresh', json => {}, expect => 422, as => 'no refresh_token');
+my $sessions = call(GET => '/auth/sessions', token => $token, expect => 200, also => sub {
+    my ($b) = @_;
+    return @$b != 2 ? ('not 2 sessions: ' . $json->encode($b))
+         : (grep { $_->{current} } @$b) != 1 ? ('not 1 current session') : ();
+}) // [];
+my ($second) = map { $_->{id} } grep { !$_->{current} } @$sessions;
+call(DELETE => '/auth/sessions/{session_id}', sid => $second // 'none', token => $token,
+     expect => 204, as => 'the second session');
+call(POST => '/auth/refresh', json => {refresh_token => $refresh2}, expect => 401,
+     as => "the ended second session's token");
+call(DELETE => '/auth/sessions/{session_id}', sid => $second // 'none', token => $token,
+     expect => 404, as => 'an ended session');
+call(DELETE => '/auth/sessions/{session_id}', sid => 'not-a-uuid', token => $token,
+     expect => 404, as => 'not a uuid');
+call(GET => '/users/{user_id}/sessions', id => $me->{id}, token => $admin, expect => 200,
+     also => sub {
+    my ($b) = @_;
+    return @$b != 1 ? ('not 1 session: ' . $json->encode($b))
+         : $b->[0]{current} ? ('current is true') : ();
+});
+call(GET => '/users/{user_id}/sessions', id => '9223372036854775807', token => $admin,
+     expect => 404, as => 'an unknown id');
+call(GET => '/users/{user_id}/sessions', id => 'abc', token => $admin, expect => 422,
+     as => 'a bad id');
+call(GET => '/users/{user_id}/sessions', id => $me->{id}, token => $token, expect => 403,
+     as => 'a normal user');
+call(POST => '/auth/logout', token => $token, query => {scope => 'nope'}, expect => 422,
+     as => 'scope=nope');
+call(POST => '/auth/logout', token => $token, query => {scope => 'others'}, expect => 204,
+     as => 'scope=others');
+call(GET => '/users/me', token => $token, expect => 200, as => 'after scope=others');
+
+# last, as it revokes the user's tokens: logout (global) ends the last
+# session; a new login's session is then ended by a superuser
 call(POST => '/auth/logout', token => $token, expect => 204);
 call(GET => '/users/me', token => $token, expect => 401, as => 'a revoked token');
+call(POST => '/auth/refresh', json => {refresh_token => $refresh}, expect => 401,
+     as => 'a logged-out refresh token');
+my (undef, $refresh3) = $login->($user{email}, $user{password});
+call(DELETE => '/users/{user_id}/sessions', id => '9223372036854775807', token => $admin,
+     expect => 404, as => 'an unknown id');
+call(DELETE => '/users/{user_id}/sessions', id => $me->{id}, token => $token, expect => 401,
+     as => 'a revoked token');
+call(DELETE => '/users/{user_id}/sessions', id => $me->{id}, token => $admin, expect => 204);
+call(POST => '/auth/refresh', json => {refresh_token => $refresh3}, expect => 401,
+     as => "a token of a session a superuser ended");
 
 for my $path (sort keys %{$doc->{paths}}) {
     for my $m (grep { $doc->{paths}{$path}{$_} } @METHODS) {
@@ -441,6 +510,7 @@ for my $path (sort keys %{$doc->{paths}}) {
     my @undocumented = ((grep { !$documented{uc $_} } @METHODS),
                         $documented{GET} ? () : ('head'));
     (my $url = "$base$path") =~ s/\{user_id\}/$me->{id}/;
+    $url =~ s/\{session_id\}/0b5e8f2c-3d1a-4c7e-9f60-2a7d5c4e8b13/;
     for my $method (map { uc } @undocumented) {
         # no token: the method is checked before authentication
         my $r = $http->request($method, $url);
