@@ -5,16 +5,17 @@
  * What the guard reads from outside (ngx_http_users_guard_parse.c, and the
  * bearer parser and verifier before it).  First byte mod 3:
  *   0: an auth_changes notification payload, against a reference reading
- *      of "seq:user:version:active:superuser" written here from the
- *      trigger's format and strtoll();
+ *      of "seq:user:version:active:superuser" and "seq:user:session"
+ *      written here from the triggers' formats and strtoll();
  *   1: an Authorization header value: the bearer parser against the rule
- *      read plainly, the verifier, and the "sid" claim of whatever token
- *      the header holds (valid or not: the reader must be safe anyway);
+ *      read plainly, then the verifier;
  *   2: a payload signed with the fuzz secret in HS256 and sent as
  *      "Bearer <token>", so valid tokens with every kind of "sid" reach
- *      the reader.
- * The "sid" is compared with an independent reading: base64url decoded
- * here, the claim taken with jansson, its bytes checked one by one.
+ *      the verifier.
+ * The session of an accepted token is compared with an independent
+ * reading: base64url decoded here, the claim taken with jansson, a uuid
+ * read character by character; a token whose "sid" is there but no uuid
+ * must not be accepted.
  */
 
 
@@ -72,21 +73,61 @@ ref_number(const u_char *p, size_t len, int64_t *value)
 }
 
 
+/*
+ * A uuid as PostgreSQL writes it: 36 characters, '-' at 8, 13, 18 and 23,
+ * lowercase hex digits elsewhere; its 16 bytes in uuid.
+ */
+
+static int
+ref_uuid(const u_char *p, size_t len, u_char *uuid)
+{
+    size_t       i, n;
+    const char  *digit;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    if (len != 36) {
+        return 0;
+    }
+
+    memset(uuid, 0, 16);
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (p[i] != '-') {
+                return 0;
+            }
+
+            continue;
+        }
+
+        digit = (p[i] == '\0') ? NULL : strchr(hex, p[i]);
+        if (digit == NULL) {
+            return 0;
+        }
+
+        uuid[n / 2] |= (u_char) ((digit - hex) << (n % 2 ? 0 : 4));
+        n++;
+    }
+
+    return 1;
+}
+
+
 static void
 fuzz_notify(const u_char *data, size_t size)
 {
-    int                      expect;
-    size_t                   i, n, start, bounds[5][2];
-    int64_t                  id, value[3];
-    ngx_int_t                rc;
-    ngx_http_users_state_t   state;
+    int                       expect;
+    u_char                    uuid[16];
+    size_t                    i, n, start, bounds[5][2];
+    int64_t                   value[3];
+    ngx_int_t                 rc;
+    ngx_http_users_change_t   change;
 
-    ngx_memzero(&state, sizeof(state));
-    id = 0;
+    rc = ngx_http_users_notify_parse((u_char *) data, size, &change);
 
-    rc = ngx_http_users_notify_parse((u_char *) data, size, &id, &state);
-
-    /* exactly four ':' split the payload into five fields */
+    /* two or four ':' split the payload into three or five fields */
     n = 0;
     start = 0;
     expect = 1;
@@ -105,12 +146,15 @@ fuzz_notify(const u_char *data, size_t size)
         }
     }
 
-    if (n != 5) {
+    if (n != 3 && n != 5) {
         expect = 0;
     }
 
-    for (i = 0; expect && i < 5; i++) {
-        if (i < 3) {
+    for (i = 0; expect && i < n; i++) {
+        if (n == 3 && i == 2) {
+            expect = ref_uuid(data + bounds[i][0], bounds[i][1], uuid);
+
+        } else if (i < 3) {
             expect = ref_number(data + bounds[i][0], bounds[i][1], &value[i]);
 
         } else {
@@ -128,10 +172,14 @@ fuzz_notify(const u_char *data, size_t size)
     }
 
     if (rc == NGX_OK
-        && (state.auth_seq != value[0] || id != value[1]
-            || state.version != (ngx_int_t) value[2]
-            || state.active != (data[bounds[3][0]] == '1')
-            || state.superuser != (data[bounds[4][0]] == '1')))
+        && (change.state.auth_seq != value[0] || change.user != value[1]
+            || change.ended != (n == 3)
+            || (n == 3 && memcmp(change.session, uuid, 16) != 0)
+            || (n == 5
+                && (change.state.version != (ngx_int_t) value[2]
+                    || change.state.active != (data[bounds[3][0]] == '1')
+                    || change.state.superuser
+                       != (data[bounds[4][0]] == '1')))))
     {
         fprintf(stderr, "fuzz_guard: notification \"%.*s\" read wrong\n",
                 (int) size, data);
@@ -162,40 +210,35 @@ ref_b64(u_char c)
 
 
 /*
- * The claim as the rules say it: the second dot-separated part, base64url
- * (nginx's decoder stops at a '='; a length of 1 mod 4 is no encoding),
- * decoding to at most NGX_HTTP_USERS_TOKEN_MAX bytes; a JSON object whose
- * "sid" is a string of 1 to 128 bytes, each printable ASCII other than
- * space, '"' and '\'.  Returns a malloc()ed copy and its length, or NULL.
+ * The claim of an accepted token as the rules say it: the second
+ * dot-separated part, base64url (a length of 1 mod 4 is no encoding), up
+ * to a NUL, a JSON object whose "sid" is missing (0) or a uuid (1, its
+ * bytes in uuid);
+ * anything else (2) must have been refused.
  */
 
-static u_char *
-ref_sid(const u_char *token, size_t len, size_t *sid_len)
+static int
+ref_sid(const u_char *token, size_t len, u_char *uuid)
 {
-    int          v;
-    u_char      *out, *copy;
-    size_t       i, plen, n, bits_len;
-    json_t      *claims, *sid;
-    uint32_t     bits;
-    const char  *text;
+    int            v, rc;
+    u_char        *out;
+    size_t         i, plen, n, bits_len;
+    json_t        *claims, *sid;
+    uint32_t       bits;
     const u_char  *part, *dot;
 
     dot = memchr(token, '.', len);
     if (dot == NULL) {
-        return NULL;
+        return 2;
     }
 
     part = dot + 1;
     dot = memchr(part, '.', token + len - part);
     if (dot == NULL) {
-        return NULL;
+        return 2;
     }
 
     plen = dot - part;
-
-    if ((plen + 3) / 4 * 3 > NGX_HTTP_USERS_TOKEN_MAX) {
-        return NULL;
-    }
 
     out = malloc(plen + 1);
     if (out == NULL) {
@@ -210,7 +253,7 @@ ref_sid(const u_char *token, size_t len, size_t *sid_len)
         v = ref_b64(part[i]);
         if (v < 0) {
             free(out);
-            return NULL;
+            return 2;
         }
 
         bits = (bits << 6) | (uint32_t) v;
@@ -224,79 +267,51 @@ ref_sid(const u_char *token, size_t len, size_t *sid_len)
 
     if (i % 4 == 1) {
         free(out);
-        return NULL;
+        return 2;
     }
 
-    claims = json_loadb((char *) out, n, 0, NULL);
+    /* libjwt takes the payload as a C string: to its first NUL */
+    claims = json_loadb((char *) out, strnlen((char *) out, n), 0, NULL);
     free(out);
 
     if (claims == NULL) {
-        return NULL;
+        return 2;
     }
 
-    copy = NULL;
     sid = json_object_get(claims, "sid");
 
-    if (json_is_string(sid) && json_string_length(sid) >= 1
-        && json_string_length(sid) <= 128)
-    {
-        text = json_string_value(sid);
-        n = json_string_length(sid);
+    if (sid == NULL) {
+        rc = 0;
 
-        for (i = 0; i < n; i++) {
-            if ((u_char) text[i] < 0x21 || (u_char) text[i] > 0x7e
-                || text[i] == '"' || text[i] == '\\')
-            {
-                break;
-            }
-        }
-
-        if (i == n) {
-            copy = malloc(n);
-            if (copy == NULL) {
-                abort();
-            }
-
-            memcpy(copy, text, n);
-            *sid_len = n;
-        }
+    } else {
+        rc = (json_is_string(sid)
+              && ref_uuid((u_char *) json_string_value(sid),
+                          json_string_length(sid), uuid))
+             ? 1 : 2;
     }
 
     json_decref(claims);
 
-    return copy;
+    return rc;
 }
 
 
 static void
-fuzz_sid(ngx_str_t *token)
+fuzz_sid(ngx_str_t *token, ngx_http_users_claims_t *claims)
 {
-    u_char      *expect;
-    size_t       expect_len;
-    ngx_str_t    sid;
-    ngx_pool_t  *pool;
+    int     expect;
+    u_char  uuid[16];
 
-    pool = ngx_shim_pool();
-    expect_len = 0;
+    expect = ref_sid(token->data, token->len, uuid);
 
-    if (ngx_http_users_token_sid(pool, token, &sid) != NGX_OK) {
-        abort();
-    }
-
-    expect = ref_sid(token->data, token->len, &expect_len);
-
-    if ((expect == NULL) != (sid.len == 0)
-        || (expect
-            && (sid.len != expect_len
-                || memcmp(sid.data, expect, expect_len) != 0)))
+    if (expect == 2
+        || claims->session != (expect == 1)
+        || (expect == 1 && memcmp(claims->sid, uuid, 16) != 0))
     {
-        fprintf(stderr, "fuzz_guard: sid \"%.*s\" of \"%.*s\"\n",
-                (int) sid.len, sid.data, (int) token->len, token->data);
+        fprintf(stderr, "fuzz_guard: sid of \"%.*s\": session %d\n",
+                (int) token->len, token->data, (int) claims->session);
         abort();
     }
-
-    free(expect);
-    ngx_destroy_pool(pool);
 }
 
 
@@ -305,11 +320,10 @@ fuzz_sid(ngx_str_t *token)
 static void
 fuzz_header(ngx_str_t *header, ngx_str_t *expect_token)
 {
-    size_t      i;
-    time_t      expires;
-    int64_t     sub;
-    ngx_int_t   rc, version, expect;
-    ngx_str_t   token;
+    size_t                   i;
+    ngx_int_t                rc, expect;
+    ngx_str_t                token;
+    ngx_http_users_claims_t  claims;
 
     rc = ngx_http_users_bearer_parse(header, &token);
 
@@ -351,14 +365,15 @@ fuzz_header(ngx_str_t *header, ngx_str_t *expect_token)
         return;
     }
 
-    rc = ngx_http_users_jwt_verify_expires(&fuzz_keys, &token, FUZZ_NOW,
-                                           &ngx_shim_log, &sub, &version,
-                                           &expires);
+    rc = ngx_http_users_jwt_verify_claims(&fuzz_keys, &token, FUZZ_NOW,
+                                          &ngx_shim_log, &claims);
     if (rc == NGX_ERROR) {
         abort();
     }
 
-    fuzz_sid(&token);
+    if (rc == NGX_OK) {
+        fuzz_sid(&token, &claims);
+    }
 }
 
 

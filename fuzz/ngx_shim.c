@@ -230,6 +230,22 @@ ngx_strncasecmp(u_char *s1, u_char *s2, size_t n)
 }
 
 
+/* nginx's, lowercase */
+
+u_char *
+ngx_hex_dump(u_char *dst, u_char *src, size_t len)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    while (len--) {
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src++ & 0xf];
+    }
+
+    return dst;
+}
+
+
 /* nginx's encoder without padding, written from RFC 4648 section 5 */
 
 void

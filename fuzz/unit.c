@@ -1414,53 +1414,77 @@ test_jwt_keys(void)
 /* ---------------------------------------------------- the guard's inputs */
 
 static ngx_int_t
-notify(const char *text, int64_t *id, ngx_http_users_state_t *state)
+notify(const char *text, ngx_http_users_change_t *c)
 {
-    ngx_memzero(state, sizeof(ngx_http_users_state_t));
-    *id = 0;
+    ngx_memzero(c, sizeof(ngx_http_users_change_t));
 
-    return ngx_http_users_notify_parse((u_char *) text, strlen(text), id,
-                                       state);
+    return ngx_http_users_notify_parse((u_char *) text, strlen(text), c);
 }
+
+
+#define UUID  "6f1c0a4e-2b3d-4c5e-8f9a-0b1c2d3e4f50"
+
+static u_char  uuid_bytes[] = {
+    0x6f, 0x1c, 0x0a, 0x4e, 0x2b, 0x3d, 0x4c, 0x5e,
+    0x8f, 0x9a, 0x0b, 0x1c, 0x2d, 0x3e, 0x4f, 0x50
+};
 
 
 static void
 test_notify(void)
 {
-    int64_t                  id;
-    ngx_http_users_state_t   st;
+    ngx_http_users_change_t  c;
 
-    CHECK(notify("7:42:3:1:0", &id, &st) == NGX_OK && id == 42
-          && st.auth_seq == 7 && st.version == 3 && st.active
-          && !st.superuser);
-    CHECK(notify("9223372036854775807:1:0:0:1", &id, &st) == NGX_OK
-          && st.auth_seq == INT64_MAX && st.version == 0 && !st.active
-          && st.superuser);
+    CHECK(notify("7:42:3:1:0", &c) == NGX_OK && c.user == 42 && !c.ended
+          && c.state.auth_seq == 7 && c.state.version == 3 && c.state.active
+          && !c.state.superuser);
+    CHECK(notify("9223372036854775807:1:0:0:1", &c) == NGX_OK
+          && c.state.auth_seq == INT64_MAX && c.state.version == 0
+          && !c.state.active && c.state.superuser);
     /* a deleted user: version -1 */
-    CHECK(notify("8:5:-1:0:0", &id, &st) == NGX_OK && st.version == -1);
+    CHECK(notify("8:5:-1:0:0", &c) == NGX_OK && c.state.version == -1);
 
     /* exactly five fields, flags exactly 0 or 1: else the log is read */
-    CHECK(notify("7:42:3:1", &id, &st) == NGX_ERROR);
-    CHECK(notify("7:42:3:1:0:", &id, &st) == NGX_ERROR);
-    CHECK(notify("7:42:3:1:0:x", &id, &st) == NGX_ERROR);
-    CHECK(notify("7:42:3:1x:0", &id, &st) == NGX_ERROR);
-    CHECK(notify("7:42:3:t:f", &id, &st) == NGX_ERROR);
-    CHECK(notify("7:42:3::0", &id, &st) == NGX_ERROR);
-    CHECK(notify("7:42:3:1:", &id, &st) == NGX_ERROR);
-    CHECK(notify("7:42:-2:1:0", &id, &st) == NGX_ERROR);
-    CHECK(notify("7: 42:3:1:0", &id, &st) == NGX_ERROR);
-    CHECK(notify("9223372036854775808:1:0:0:1", &id, &st) == NGX_ERROR);
-    CHECK(notify("", &id, &st) == NGX_ERROR);
-    CHECK(notify("::::", &id, &st) == NGX_ERROR);
+    CHECK(notify("7:42:3:1", &c) == NGX_ERROR);
+    CHECK(notify("7:42:3:1:0:", &c) == NGX_ERROR);
+    CHECK(notify("7:42:3:1:0:x", &c) == NGX_ERROR);
+    CHECK(notify("7:42:3:1x:0", &c) == NGX_ERROR);
+    CHECK(notify("7:42:3:t:f", &c) == NGX_ERROR);
+    CHECK(notify("7:42:3::0", &c) == NGX_ERROR);
+    CHECK(notify("7:42:3:1:", &c) == NGX_ERROR);
+    CHECK(notify("7:42:-2:1:0", &c) == NGX_ERROR);
+    CHECK(notify("7: 42:3:1:0", &c) == NGX_ERROR);
+    CHECK(notify("9223372036854775808:1:0:0:1", &c) == NGX_ERROR);
+    CHECK(notify("", &c) == NGX_ERROR);
+    CHECK(notify("::::", &c) == NGX_ERROR);
+
+    /* a session's end: seq, user, the session's uuid as PostgreSQL writes */
+    CHECK(notify("9:42:" UUID, &c) == NGX_OK && c.ended && c.user == 42
+          && c.state.auth_seq == 9
+          && memcmp(c.session, uuid_bytes, sizeof(uuid_bytes)) == 0);
+    CHECK(notify("9:42:" UUID ":", &c) == NGX_ERROR);
+    CHECK(notify("9:42:" UUID "0", &c) == NGX_ERROR);
+    CHECK(notify("9:42:6F1C0A4E-2B3D-4C5E-8F9A-0B1C2D3E4F50", &c)
+          == NGX_ERROR);
+    CHECK(notify("9:42:6f1c0a4e2b3d4c5e8f9a0b1c2d3e4f50", &c) == NGX_ERROR);
+    CHECK(notify("9:42:6f1c0a4e-2b3d-4c5e-8f9a0-b1c2d3e4f50", &c)
+          == NGX_ERROR);
+    CHECK(notify("9:42:{6f1c0a4e-2b3d-4c5e-8f9a-0b1c2d3e4f5}", &c)
+          == NGX_ERROR);
+    CHECK(notify("9:42:6f1c0a4e-2b3d-4c5e-8f9a-0b1c2d3e4f5g", &c)
+          == NGX_ERROR);
+    CHECK(notify("9::" UUID, &c) == NGX_ERROR);
+    CHECK(notify("9:42:", &c) == NGX_ERROR);
 }
 
 
-/* the sid of a token with this payload, signed with the fuzz secret */
-static ngx_str_t
-sid_of(const char *payload)
+/* a token with this payload, signed with the fuzz secret, verified */
+static ngx_int_t
+claims_of(const char *payload, ngx_http_users_claims_t *claims)
 {
     char       *token;
-    ngx_str_t   t, sid;
+    ngx_str_t   t;
+    ngx_int_t   rc;
 
     token = fuzz_sign((u_char *) HS256, sizeof(HS256) - 1, (u_char *) payload,
                       strlen(payload), 256);
@@ -1470,78 +1494,40 @@ sid_of(const char *payload)
 
     t = str(token);
 
-    if (ngx_http_users_token_sid(pool, &t, &sid) != NGX_OK) {
-        abort();
-    }
-
+    rc = ngx_http_users_jwt_verify_claims(&fuzz_keys, &t, FUZZ_NOW,
+                                          &ngx_shim_log, claims);
     free(token);
 
-    return sid;
+    return rc;
 }
 
 
 static void
 test_token_sid(void)
 {
-    char       *payload;
-    ngx_str_t   sid, t;
+    u_char                   text[NGX_HTTP_USERS_UUID_LEN];
+    ngx_http_users_claims_t  c;
 
-    CHECK(STR_IS(sid_of(CLAIMS_SID("\"a1b2-c3\"")), "a1b2-c3"));
-    CHECK(sid_of(CLAIMS("\"12\"", "3")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("\"\"")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("12")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("null")).len == 0);
-    /* unsafe in a header or a log line */
-    CHECK(sid_of(CLAIMS_SID("\"a b\"")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("\"a\\\"b\"")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("\"a\\\\b\"")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("\"a\\u00e9\"")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("\"a\\u0000b\"")).len == 0);
-    CHECK(sid_of(CLAIMS_SID("\"a\\tb\"")).len == 0);
-    CHECK(sid_of("not json").len == 0);
+    CHECK(claims_of(CLAIMS_SID("\"" UUID "\""), &c) == NGX_OK && c.session
+          && c.sub == 12 && c.version == 3
+          && memcmp(c.sid, uuid_bytes, sizeof(uuid_bytes)) == 0);
+    CHECK(ngx_http_users_uuid_text(text, c.sid) == text + sizeof(text)
+          && memcmp(text, UUID, sizeof(text)) == 0);
 
-    /* 128 bytes at most */
-    payload = malloc(256);
-    if (payload == NULL) {
-        abort();
-    }
+    /* no sid: a token of no session */
+    CHECK(claims_of(CLAIMS("\"12\"", "3"), &c) == NGX_OK && !c.session);
 
-    sprintf(payload, "{\"sid\":\"%0128d\"}", 7);
-    CHECK(sid_of(payload).len == 128);
-    sprintf(payload, "{\"sid\":\"%0129d\"}", 7);
-    CHECK(sid_of(payload).len == 0);
-    free(payload);
-
-    /* not a token, or a payload that is not base64url */
-    t = str("abc");
-    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
-    t = str("a.eyJzaWQiOiJ4In0");
-    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
-    t = str("a.eyJzaWQiOiJ4In0.");
-    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK
-          && STR_IS(sid, "x"));
-    t = str("a.eyJzaWQiOiJ4In0*.b");
-    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
-
-    /* a payload larger than any token decodes nowhere */
-    payload = malloc(2 * NGX_HTTP_USERS_TOKEN_MAX);
-    if (payload == NULL) {
-        abort();
-    }
-
-    memset(payload, 'e', 2 * NGX_HTTP_USERS_TOKEN_MAX - 1);
-    payload[0] = '.';
-    payload[2 * NGX_HTTP_USERS_TOKEN_MAX - 2] = '.';
-    payload[2 * NGX_HTTP_USERS_TOKEN_MAX - 1] = '\0';
-    t = str(payload);
-    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_OK && sid.len == 0);
-    free(payload);
-
-    /* memory runs out: NGX_ERROR, not a missing session */
-    ngx_shim_fail_after = 1;
-    t = str("a.eyJzaWQiOiJ4In0.b");
-    CHECK(ngx_http_users_token_sid(pool, &t, &sid) == NGX_ERROR);
-    ngx_shim_fail_after = 0;
+    /* a sid that is not a session id of ours: the token is invalid */
+    CHECK(claims_of(CLAIMS_SID("\"a1b2-c3\""), &c) == NGX_DECLINED);
+    CHECK(claims_of(CLAIMS_SID("\"\""), &c) == NGX_DECLINED);
+    CHECK(claims_of(CLAIMS_SID("12"), &c) == NGX_DECLINED);
+    CHECK(claims_of(CLAIMS_SID("null"), &c) == NGX_DECLINED);
+    CHECK(claims_of(CLAIMS_SID("[\"" UUID "\"]"), &c) == NGX_DECLINED);
+    CHECK(claims_of(CLAIMS_SID("\"6F1C0A4E-2B3D-4C5E-8F9A-0B1C2D3E4F50\""),
+                    &c) == NGX_DECLINED);
+    CHECK(claims_of(CLAIMS_SID("\"" UUID " \""), &c) == NGX_DECLINED);
+    CHECK(claims_of(CLAIMS_SID("\"" UUID "\\u0000\""), &c)
+          == NGX_DECLINED);
 }
 
 

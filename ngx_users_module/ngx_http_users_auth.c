@@ -218,7 +218,6 @@ ngx_http_users_auth_me(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_auth_verify(ngx_http_request_t *r)
 {
-    ngx_str_t               id;
     ngx_http_users_ident_t  *ident;
 
     ident = ngx_http_users_ident(r);
@@ -230,20 +229,15 @@ ngx_http_users_auth_verify(ngx_http_request_t *r)
         return ngx_http_users_verify_answer(r, ident);
     }
 
-    id = ident->id_text;
-
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_AUTH_STATE, 1, &id,
-                                ngx_http_users_verify_loaded);
+    return ngx_http_users_state_query(r, ngx_http_users_verify_loaded);
 }
 
 
 static ngx_int_t
 ngx_http_users_verify_loaded(ngx_http_request_t *r)
 {
-    ngx_http_users_ctx_t        *ctx;
-    ngx_http_users_state_t       state;
-    ngx_http_users_ident_t      *ident;
-    ngx_http_users_main_conf_t  *umcf;
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_ident_t  *ident;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
@@ -256,11 +250,9 @@ ngx_http_users_verify_loaded(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
-
-    ngx_http_users_revocation_row(ctx->res, &state);
-    ngx_http_users_revocation_apply(ident, &state);
-    ngx_http_users_revocation_loaded(umcf, ident->id, &state);
+    ngx_http_users_revocation_loaded(
+        ngx_http_get_module_main_conf(r, ngx_http_users_module), ident,
+        ctx->res);
 
     return ngx_http_users_verify_answer(r, ident);
 }
@@ -279,10 +271,6 @@ ngx_http_users_verify_answer(ngx_http_request_t *r,
     if (!ident->current) {
         return ngx_http_users_send_unauthorized(r,
                                             "Could not validate credentials");
-    }
-
-    if (ngx_http_users_ident_session(r, ident) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_str_set(&superuser, "0");

@@ -224,9 +224,11 @@ ngx_http_users_guard_check(ngx_http_request_t *r,
     op = &ident->pg;
     ngx_memzero(op, sizeof(ngx_http_users_pg_op_t));
 
+    /* a NULL parameter without a session */
     op->stmt = NGX_HTTP_USERS_SQL_AUTH_STATE;
     op->values[0] = (const char *) ident->id_text.data;
-    op->nparams = 1;
+    op->values[1] = (const char *) ident->sid.data;
+    op->nparams = 2;
     op->handler = ngx_http_users_guard_checked;
     op->data = r;
     op->log = r->connection->log;
@@ -234,8 +236,9 @@ ngx_http_users_guard_check(ngx_http_request_t *r,
 
     ident->waiting = 1;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "users guard: checking user %L", ident->id);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "users guard: checking user %L, session \"%V\"",
+                   ident->id, &ident->sid);
 
     ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_GUARD_CHECKS, 1);
 
@@ -249,7 +252,6 @@ static void
 ngx_http_users_guard_checked(ngx_http_users_pg_op_t *op, PGresult *res)
 {
     ngx_connection_t        *c;
-    ngx_http_users_state_t   state;
     ngx_http_request_t      *r;
     ngx_http_users_ident_t  *ident;
 
@@ -269,11 +271,9 @@ ngx_http_users_guard_checked(ngx_http_users_pg_op_t *op, PGresult *res)
         ident->failed = ngx_http_users_pg_error_status(r, res);
 
     } else {
-        ngx_http_users_revocation_row(res, &state);
-        ngx_http_users_revocation_apply(ident, &state);
         ngx_http_users_revocation_loaded(
             ngx_http_get_module_main_conf(r, ngx_http_users_module),
-            ident->id, &state);
+            ident, res);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,

@@ -4,7 +4,7 @@
  *
  * What the guard reads from outside, as plain functions of their bytes so
  * that the fuzzers and unit tests reach them without a request or a
- * connection: the "sid" claim of a token for $users_session_id, and the
+ * connection: the session id of a token's "sid" claim, and the
  * auth_changes notifications the listener hears.
  */
 
@@ -12,93 +12,80 @@
 #include "ngx_http_users_module.h"
 
 
-/* the longest session id taken from a token: sessions' own are shorter */
-#define NGX_HTTP_USERS_SID_MAX  128
-
-
 /*
- * The "sid" claim of "header.payload.signature": empty when it is missing
- * or unusable (not a string, empty, too long, or a character that would
- * not be safe in a header or a log line).  The caller has verified the
- * token, so the payload is only decoded again; NGX_ERROR only when memory
- * runs out.
+ * A session's id, exactly as PostgreSQL writes a uuid: 36 characters,
+ * lowercase hex digits with dashes at 8-4-4-4-12.  The module issues
+ * nothing else, so anything else (upper case, braces, no dashes) is not
+ * a session of ours; uuid gets the 16 bytes.
  */
 
 ngx_int_t
-ngx_http_users_token_sid(ngx_pool_t *pool, ngx_str_t *token, ngx_str_t *sid)
+ngx_http_users_uuid_parse(u_char *text, size_t len, u_char *uuid)
 {
-    u_char      *p, *last, buf[NGX_HTTP_USERS_TOKEN_MAX];
-    size_t       n;
-    json_t      *claims, *value;
-    ngx_str_t    part, decoded;
-    const char  *text;
+    u_char      c, high;
+    ngx_uint_t  i, n;
 
-    sid->len = 0;
-    sid->data = NULL;
-
-    p = ngx_strlchr(token->data, token->data + token->len, '.');
-    if (p == NULL) {
-        return NGX_OK;
-    }
-
-    last = ngx_strlchr(p + 1, token->data + token->len, '.');
-    if (last == NULL) {
-        return NGX_OK;
-    }
-
-    part.data = p + 1;
-    part.len = last - part.data;
-
-    /* a verified token fits; this keeps the buffer safe whatever calls */
-    if (ngx_base64_decoded_length(part.len) > sizeof(buf)) {
-        return NGX_OK;
-    }
-
-    decoded.data = buf;
-
-    if (ngx_decode_base64url(&decoded, &part) != NGX_OK) {
-        return NGX_OK;
-    }
-
-    claims = json_loadb((char *) decoded.data, decoded.len, 0, NULL);
-    if (claims == NULL) {
-        return NGX_OK;
-    }
-
-    value = json_object_get(claims, "sid");
-
-    if (!json_is_string(value)) {
-        goto done;
-    }
-
-    text = json_string_value(value);
-    n = json_string_length(value);
-
-    if (n == 0 || n > NGX_HTTP_USERS_SID_MAX) {
-        goto done;
-    }
-
-    /* by length, not to a NUL: jansson keeps a "\u0000" when allowed to */
-    for (p = (u_char *) text; p < (u_char *) text + n; p++) {
-        if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\') {
-            goto done;
-        }
-    }
-
-    sid->data = ngx_pnalloc(pool, n);
-    if (sid->data == NULL) {
-        json_decref(claims);
+    if (len != NGX_HTTP_USERS_UUID_LEN) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(sid->data, text, n);
-    sid->len = n;
+    high = 0;
+    n = 0;
 
-done:
+    for (i = 0; i < len; i++) {
+        c = text[i];
 
-    json_decref(claims);
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else if (c >= 'a' && c <= 'f') {
+            c -= 'a' - 10;
+
+        } else {
+            return NGX_ERROR;
+        }
+
+        if (n % 2 == 0) {
+            high = c;
+
+        } else {
+            uuid[n / 2] = (u_char) (high << 4 | c);
+        }
+
+        n++;
+    }
 
     return NGX_OK;
+}
+
+
+/* the text of a session's id, NGX_HTTP_USERS_UUID_LEN bytes at dst */
+
+u_char *
+ngx_http_users_uuid_text(u_char *dst, u_char *uuid)
+{
+    ngx_uint_t  i;
+
+    static size_t  groups[] = { 4, 2, 2, 2, 6 };
+
+    for (i = 0; i < 5; i++) {
+        if (i) {
+            *dst++ = '-';
+        }
+
+        dst = ngx_hex_dump(dst, uuid, groups[i]);
+        uuid += groups[i];
+    }
+
+    return dst;
 }
 
 
@@ -122,63 +109,87 @@ ngx_http_users_parse_number(ngx_str_t *s, int64_t *value)
 
 
 /*
- * "seq:user:version:active:superuser", exactly as the auth_changes trigger
- * writes it (sql/0005_auth_changes.sql): three numbers, then two flags, 0
- * or 1.  Anything else is NGX_ERROR, and the listener then reads the
- * change from the log: a payload read loosely (trailing text, a flag
- * "1x") could put a state in shared memory that the database never had.
+ * The two payloads of the auth_changes triggers, exactly as they write
+ * them: a user's change "seq:user:version:active:superuser"
+ * (sql/0005_auth_changes.sql: three numbers, then two flags, 0 or 1), and
+ * a session's end "seq:user:session" (sql/0007_sessions.sql: two numbers,
+ * then the session's uuid).  Anything else is NGX_ERROR, and the listener
+ * then reads the change from the log: a payload read loosely (trailing
+ * text, a flag "1x") could put a state in shared memory that the database
+ * never had.
  */
 
 ngx_int_t
-ngx_http_users_notify_parse(u_char *text, size_t len, int64_t *id,
-    ngx_http_users_state_t *state)
+ngx_http_users_notify_parse(u_char *text, size_t len,
+    ngx_http_users_change_t *change)
 {
     u_char      *p, *last, *start;
-    int64_t      value[3];
-    ngx_str_t    s;
-    ngx_uint_t   n, flag[2];
+    int64_t      seq, version;
+    ngx_str_t    field[5];
+    ngx_uint_t   n, i;
 
     p = text;
     last = text + len;
+    start = p;
+    n = 0;
 
-    for (n = 0; n < 5; n++) {
-        start = p;
+    /* the fields between the separators; the last runs to the end */
+    for ( ;; ) {
+        if (p == last || *p == ':') {
+            if (n == 5) {
+                return NGX_ERROR;
+            }
 
-        while (p < last && *p != ':') {
-            p++;
+            field[n].data = start;
+            field[n].len = p - start;
+            n++;
+
+            if (p == last) {
+                break;
+            }
+
+            start = p + 1;
         }
 
-        /* four separators; the last field runs to the end */
-        if ((n < 4) != (p < last)) {
+        p++;
+    }
+
+    if (n != 3 && n != 5) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(change, sizeof(ngx_http_users_change_t));
+
+    if (ngx_http_users_parse_number(&field[0], &seq) != NGX_OK
+        || ngx_http_users_parse_number(&field[1], &change->user) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    change->state.auth_seq = seq;
+
+    if (n == 3) {
+        change->ended = 1;
+
+        return ngx_http_users_uuid_parse(field[2].data, field[2].len,
+                                         change->session);
+    }
+
+    if (ngx_http_users_parse_number(&field[2], &version) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 3; i < 5; i++) {
+        if (field[i].len != 1
+            || (field[i].data[0] != '0' && field[i].data[0] != '1'))
+        {
             return NGX_ERROR;
-        }
-
-        s.data = start;
-        s.len = p - start;
-
-        if (n < 3) {
-            if (ngx_http_users_parse_number(&s, &value[n]) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-        } else {
-            if (s.len != 1 || (s.data[0] != '0' && s.data[0] != '1')) {
-                return NGX_ERROR;
-            }
-
-            flag[n - 3] = (s.data[0] == '1');
-        }
-
-        if (n < 4) {
-            p++;
         }
     }
 
-    state->auth_seq = value[0];
-    *id = value[1];
-    state->version = (ngx_int_t) value[2];
-    state->active = flag[0];
-    state->superuser = flag[1];
+    change->state.version = (ngx_int_t) version;
+    change->state.active = (field[3].data[0] == '1');
+    change->state.superuser = (field[4].data[0] == '1');
 
     return NGX_OK;
 }

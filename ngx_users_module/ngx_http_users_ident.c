@@ -138,6 +138,7 @@ ngx_http_users_ident_verify(ngx_http_request_t *r,
 {
     u_char                      *p;
     ngx_str_t                    token;
+    ngx_http_users_claims_t      claims;
     ngx_http_users_main_conf_t  *umcf;
 
     ident->rc = NGX_DECLINED;
@@ -159,19 +160,34 @@ ngx_http_users_ident_verify(ngx_http_request_t *r,
 
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    ident->rc = ngx_http_users_jwt_verify_expires(&umcf->jwt_keys, &token,
-                                                  ngx_time(),
-                                                  r->connection->log,
-                                                  &ident->id,
-                                                  &ident->version,
-                                                  &ident->expires);
+    ident->rc = ngx_http_users_jwt_verify_claims(&umcf->jwt_keys, &token,
+                                                 ngx_time(),
+                                                 r->connection->log, &claims);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users ident: token %s, user %L",
-                   ident->rc == NGX_OK ? "valid" : "refused", ident->id);
+                   ident->rc == NGX_OK ? "valid" : "refused", claims.sub);
 
     if (ident->rc != NGX_OK) {
         return ident->rc;
+    }
+
+    ident->id = claims.sub;
+    ident->version = claims.version;
+    ident->expires = claims.expires;
+
+    /* the text NUL-terminated: a parameter of users_auth_state */
+    if (claims.session) {
+        ngx_memcpy(ident->session, claims.sid, NGX_HTTP_USERS_UUID_SIZE);
+
+        ident->sid.data = ident->sid_text;
+        ident->sid.len = ngx_http_users_uuid_text(ident->sid_text,
+                                                  claims.sid)
+                         - ident->sid_text;
+        ident->sid_text[ident->sid.len] = '\0';
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users ident: session \"%V\"", &ident->sid);
     }
 
     p = ngx_pnalloc(r->pool, 2 * (NGX_INT64_LEN + 1));
@@ -245,10 +261,6 @@ ngx_http_users_ident_variable(ngx_http_request_t *r,
         break;
 
     default: /* NGX_HTTP_USERS_VAR_SESSION_ID */
-        if (ngx_http_users_ident_session(r, ident) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
         v->len = ident->sid.len;
         v->data = ident->sid.data;
         v->not_found = (ident->sid.len == 0);
@@ -258,30 +270,3 @@ ngx_http_users_ident_variable(ngx_http_request_t *r,
     return NGX_OK;
 }
 
-
-/*
- * The "sid" claim of a valid token, read only when asked for
- * (ngx_http_users_guard_parse.c reads it).
- */
-
-ngx_int_t
-ngx_http_users_ident_session(ngx_http_request_t *r,
-    ngx_http_users_ident_t *ident)
-{
-    if (ident->sid_read || ident->rc != NGX_OK) {
-        return NGX_OK;
-    }
-
-    ident->sid_read = 1;
-
-    if (ngx_http_users_token_sid(r->pool, &ident->token, &ident->sid)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "users ident: session \"%V\"", &ident->sid);
-
-    return NGX_OK;
-}

@@ -27,7 +27,9 @@ static ngx_int_t ngx_http_users_jwt_decode(ngx_http_users_key_t *key,
 static ngx_int_t ngx_http_users_jwt_asymmetric(ngx_http_users_key_t *key,
     ngx_str_t *token, jwt_t **jwt);
 static ngx_int_t ngx_http_users_jwt_claims(jwt_t *jwt, time_t now,
-    int64_t *sub, ngx_int_t *version, time_t *expires);
+    ngx_http_users_claims_t *claims);
+static ngx_int_t ngx_http_users_jwt_sid(jwt_t *jwt,
+    ngx_http_users_claims_t *claims);
 static ngx_int_t ngx_http_users_jwt_integer(jwt_t *jwt, const char *claim,
     long *value);
 
@@ -79,7 +81,7 @@ ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
     u_char     *p, *last;
     u_char      header[NGX_HTTP_USERS_KID_MAX + 64];
     u_char      claims[2 * NGX_TIME_T_LEN + NGX_INT64_LEN + NGX_INT_T_LEN
-                       + NGX_HTTP_USERS_SID_LEN + 64];
+                       + NGX_HTTP_USERS_UUID_LEN + 64];
     u_char      sig[NGX_HTTP_USERS_SIG_MAX];
     size_t      sig_len;
     ngx_str_t   part[3], input, dst;
@@ -156,16 +158,15 @@ ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
  * the same key set verify the same way, and only the expiry still moves.
  * The key set changes only by a reload, whose new workers start with
  * empty caches, so a dropped key's tokens are never served from here.
- * Revocation is unaffected: it is checked against the user's row on every
- * request.
+ * Revocation is unaffected: it is checked on every request, in shared
+ * memory or against the database.  The claims are kept parsed, the
+ * session's id too, so that a request reads the token's JSON at most once.
  */
 
 typedef struct {
     u_char                   token[NGX_HTTP_USERS_JWT_CACHED];
     size_t                   len;
-    int64_t                  sub;
-    ngx_int_t                version;
-    time_t                   expires;
+    ngx_http_users_claims_t  claims;
 } ngx_http_users_jwt_cached_t;
 
 
@@ -187,17 +188,22 @@ ngx_int_t
 ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys, ngx_str_t *token,
     time_t now, ngx_log_t *log, int64_t *sub, ngx_int_t *version)
 {
-    time_t  expires;
+    ngx_int_t                rc;
+    ngx_http_users_claims_t  claims;
 
-    return ngx_http_users_jwt_verify_expires(keys, token, now, log, sub,
-                                             version, &expires);
+    rc = ngx_http_users_jwt_verify_claims(keys, token, now, log, &claims);
+
+    *sub = claims.sub;
+    *version = claims.version;
+
+    return rc;
 }
 
 
 ngx_int_t
-ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
-    ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
-    ngx_int_t *version, time_t *expires)
+ngx_http_users_jwt_verify_claims(ngx_http_users_keys_t *keys,
+    ngx_str_t *token, time_t now, ngx_log_t *log,
+    ngx_http_users_claims_t *claims)
 {
     jwt_t                        *jwt;
     ngx_int_t                     rc;
@@ -205,7 +211,7 @@ ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
     ngx_http_users_jwt_cached_t  *cached;
 
     cached = NULL;
-    *expires = 0;
+    ngx_memzero(claims, sizeof(ngx_http_users_claims_t));
 
     if (ngx_http_users_jwt_cache && token->len <= NGX_HTTP_USERS_JWT_CACHED) {
         cached = &ngx_http_users_jwt_cache[ngx_crc32_short(token->data,
@@ -217,17 +223,15 @@ ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
         {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                            "users token cache hit%s",
-                           cached->expires <= now ? ", expired" : "");
+                           cached->claims.expires <= now ? ", expired" : "");
 
             ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_TOKEN_HIT, 1);
 
-            if (cached->expires <= now) {
+            if (cached->claims.expires <= now) {
                 return NGX_DECLINED;
             }
 
-            *sub = cached->sub;
-            *version = cached->version;
-            *expires = cached->expires;
+            *claims = cached->claims;
 
             return NGX_OK;
         }
@@ -253,16 +257,14 @@ ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
         return rc;
     }
 
-    rc = ngx_http_users_jwt_claims(jwt, now, sub, version, expires);
+    rc = ngx_http_users_jwt_claims(jwt, now, claims);
 
     jwt_free(jwt);
 
     if (rc == NGX_OK && cached) {
         ngx_memcpy(cached->token, token->data, token->len);
         cached->len = token->len;
-        cached->sub = *sub;
-        cached->version = *version;
-        cached->expires = *expires;
+        cached->claims = *claims;
     }
 
     return rc;
@@ -547,8 +549,8 @@ ngx_http_users_jwt_header(ngx_str_t *part, ngx_http_users_keys_t *keys,
 
 
 static ngx_int_t
-ngx_http_users_jwt_claims(jwt_t *jwt, time_t now, int64_t *sub,
-    ngx_int_t *version, time_t *expires)
+ngx_http_users_jwt_claims(jwt_t *jwt, time_t now,
+    ngx_http_users_claims_t *claims)
 {
     long         exp, iat, ver;
     ngx_int_t    rc;
@@ -583,12 +585,45 @@ ngx_http_users_jwt_claims(jwt_t *jwt, time_t now, int64_t *sub,
     id.data = (u_char *) text;
     id.len = ngx_strlen(text);
 
-    if (ngx_http_users_parse_id(&id, sub) != NGX_OK) {
+    if (ngx_http_users_parse_id(&id, &claims->sub) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    *version = ver;
-    *expires = exp;
+    claims->version = ver;
+    claims->expires = exp;
+
+    return ngx_http_users_jwt_sid(jwt, claims);
+}
+
+
+/*
+ * A token may name its session; a "sid" that is not a session id of ours
+ * (not a string, not a uuid) makes the token invalid: it could never be
+ * found ended, and would otherwise outlive its session.
+ */
+
+static ngx_int_t
+ngx_http_users_jwt_sid(jwt_t *jwt, ngx_http_users_claims_t *claims)
+{
+    const char  *text;
+
+    /* libjwt 1.10.2: ENOENT when missing, NULL and 0 when not a string */
+    ngx_set_errno(0);
+
+    text = jwt_get_grant(jwt, "sid");
+
+    if (text == NULL) {
+        return (ngx_errno == NGX_ENOENT) ? NGX_OK : NGX_DECLINED;
+    }
+
+    if (ngx_http_users_uuid_parse((u_char *) text, ngx_strlen(text),
+                                  claims->sid)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    claims->session = 1;
 
     return NGX_OK;
 }

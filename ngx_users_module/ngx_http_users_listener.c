@@ -3,7 +3,8 @@
  * Copyright (C) ngx_users authors
  *
  * Each worker LISTENs for the changes that revoke or demote
- * (sql/0005_auth_changes.sql) on a connection of its own, a pool of one
+ * (sql/0005_auth_changes.sql) and for the sessions that end
+ * (sql/0007_sessions.sql) on a connection of its own, a pool of one
  * outside the requests' pool, and applies them to the shared state.
  *
  * One listener per worker rather than one per instance: applying a change
@@ -41,6 +42,7 @@ typedef enum {
     NGX_HTTP_USERS_CHANGE_VERSION,
     NGX_HTTP_USERS_CHANGE_ACTIVE,
     NGX_HTTP_USERS_CHANGE_SUPERUSER,
+    NGX_HTTP_USERS_CHANGE_SESSION,     /* NULL but for a session's end */
     NGX_HTTP_USERS_CHANGE_OLDEST
 } ngx_http_users_change_col_e;
 
@@ -70,6 +72,8 @@ static void ngx_http_users_listener_done(ngx_http_users_pg_op_t *op,
     PGresult *res);
 static ngx_int_t ngx_http_users_listener_caught_up(
     ngx_http_users_listener_t *l, PGresult *res);
+static ngx_int_t ngx_http_users_listener_row(PGresult *res, int row,
+    ngx_http_users_change_t *change);
 static void ngx_http_users_listener_notify(void *data, PGnotify *notify);
 static void ngx_http_users_listener_closed(void *data);
 static void ngx_http_users_listener_down(ngx_http_users_listener_t *l,
@@ -300,9 +304,9 @@ static ngx_int_t
 ngx_http_users_listener_caught_up(ngx_http_users_listener_t *l,
     PGresult *res)
 {
-    int                      i, n;
-    int64_t                  seq, id, version, oldest;
-    ngx_http_users_state_t   state;
+    int                       i, n;
+    int64_t                   oldest;
+    ngx_http_users_change_t   change;
 
     n = PQntuples(res);
 
@@ -320,28 +324,14 @@ ngx_http_users_listener_caught_up(ngx_http_users_listener_t *l,
 
     for (i = 0; i < n; i++) {
 
-        if (ngx_http_users_listener_int(res, i, NGX_HTTP_USERS_CHANGE_SEQ,
-                                        &seq) != NGX_OK
-            || ngx_http_users_listener_int(res, i, NGX_HTTP_USERS_CHANGE_USER,
-                                           &id) != NGX_OK
-            || ngx_http_users_listener_int(res, i,
-                                           NGX_HTTP_USERS_CHANGE_VERSION,
-                                           &version) != NGX_OK)
-        {
+        if (ngx_http_users_listener_row(res, i, &change) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        state.auth_seq = seq;
-        state.version = (ngx_int_t) version;
-        state.active =
-            PQgetvalue(res, i, NGX_HTTP_USERS_CHANGE_ACTIVE)[0] == 't';
-        state.superuser =
-            PQgetvalue(res, i, NGX_HTTP_USERS_CHANGE_SUPERUSER)[0] == 't';
+        ngx_http_users_revocation_changed(l->umcf, &change);
 
-        ngx_http_users_revocation_changed(l->umcf, id, &state);
-
-        if (seq > l->synced_seq) {
-            l->synced_seq = seq;
+        if (change.state.auth_seq > l->synced_seq) {
+            l->synced_seq = change.state.auth_seq;
         }
     }
 
@@ -354,33 +344,82 @@ ngx_http_users_listener_caught_up(ngx_http_users_listener_t *l,
 }
 
 
-/* "seq:user:version:active:superuser", as the trigger writes it */
+/*
+ * A row of the log: a session's end (session_id set, the user's columns
+ * NULL: it says nothing of the user's state), or a user's change.
+ */
+
+static ngx_int_t
+ngx_http_users_listener_row(PGresult *res, int row,
+    ngx_http_users_change_t *change)
+{
+    int64_t  version;
+
+    ngx_memzero(change, sizeof(ngx_http_users_change_t));
+
+    if (ngx_http_users_listener_int(res, row, NGX_HTTP_USERS_CHANGE_SEQ,
+                                    &change->state.auth_seq) != NGX_OK
+        || ngx_http_users_listener_int(res, row, NGX_HTTP_USERS_CHANGE_USER,
+                                       &change->user) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!PQgetisnull(res, row, NGX_HTTP_USERS_CHANGE_SESSION)) {
+        change->ended = 1;
+
+        return ngx_http_users_uuid_parse(
+                   (u_char *) PQgetvalue(res, row,
+                                         NGX_HTTP_USERS_CHANGE_SESSION),
+                   PQgetlength(res, row, NGX_HTTP_USERS_CHANGE_SESSION),
+                   change->session);
+    }
+
+    if (ngx_http_users_listener_int(res, row, NGX_HTTP_USERS_CHANGE_VERSION,
+                                    &version) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    change->state.version = (ngx_int_t) version;
+    change->state.active =
+        PQgetvalue(res, row, NGX_HTTP_USERS_CHANGE_ACTIVE)[0] == 't';
+    change->state.superuser =
+        PQgetvalue(res, row, NGX_HTTP_USERS_CHANGE_SUPERUSER)[0] == 't';
+
+    return NGX_OK;
+}
+
+
+/*
+ * "seq:user:version:active:superuser" or "seq:user:session", as the
+ * triggers write them
+ */
 
 static void
 ngx_http_users_listener_notify(void *data, PGnotify *notify)
 {
     ngx_http_users_listener_t *l = data;
 
-    int64_t                  id;
-    ngx_http_users_state_t   state;
+    ngx_http_users_change_t  change;
 
     if (ngx_http_users_notify_parse((u_char *) notify->extra,
-                                    ngx_strlen(notify->extra), &id, &state)
+                                    ngx_strlen(notify->extra), &change)
         != NGX_OK)
     {
         goto invalid;
     }
 
-    ngx_http_users_revocation_changed(l->umcf, id, &state);
+    ngx_http_users_revocation_changed(l->umcf, &change);
 
     /* only a listener in step moves its mark: a gap is for the log */
     if (l->state == NGX_HTTP_USERS_LISTENER_SYNCED) {
-        if (state.auth_seq > l->synced_seq) {
-            l->synced_seq = state.auth_seq;
+        if (change.state.auth_seq > l->synced_seq) {
+            l->synced_seq = change.state.auth_seq;
         }
 
-    } else if (state.auth_seq > l->heard_seq) {
-        l->heard_seq = state.auth_seq;
+    } else if (change.state.auth_seq > l->heard_seq) {
+        l->heard_seq = change.state.auth_seq;
     }
 
     return;

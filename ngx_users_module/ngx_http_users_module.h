@@ -37,11 +37,12 @@
 #define NGX_HTTP_USERS_PASSWORD_MIN   8
 #define NGX_HTTP_USERS_PASSWORD_MAX   128
 
-/* a session's id: a uuid's text, as PostgreSQL writes it */
-#define NGX_HTTP_USERS_SID_LEN        36
-
 /* the longest bearer token looked at; a longer one is refused unread */
 #define NGX_HTTP_USERS_TOKEN_MAX      4096
+
+/* a session's id: 16 bytes, as text 8-4-4-4-12 lowercase hex digits */
+#define NGX_HTTP_USERS_UUID_SIZE      16
+#define NGX_HTTP_USERS_UUID_LEN       36
 
 
 typedef struct ngx_http_users_pg_pool_s  ngx_http_users_pg_pool_t;
@@ -317,6 +318,8 @@ struct ngx_http_users_ident_s {
     ngx_str_t                 version_text;
     ngx_str_t                 token;       /* in the request's header */
     ngx_str_t                 sid;         /* its "sid" claim, if any */
+    u_char                    session[NGX_HTTP_USERS_UUID_SIZE];  /* sid's */
+    u_char                    sid_text[NGX_HTTP_USERS_UUID_LEN + 1];
 
     /* the guard's check of the user's current state */
     ngx_http_users_pg_op_t    pg;
@@ -330,7 +333,6 @@ struct ngx_http_users_ident_s {
     unsigned                  current:1;   /* and the token is current */
     unsigned                  superuser:1;
     unsigned                  rewrite:1;   /* nginx's page becomes JSON */
-    unsigned                  sid_read:1;
     unsigned                  counted:1;   /* the guard's decision, once */
 };
 
@@ -406,6 +408,8 @@ ngx_int_t ngx_http_users_check_input(ngx_http_request_t *r,
     ngx_array_t **errors);
 ngx_int_t ngx_http_users_query(ngx_http_request_t *r,
     ngx_http_users_sql_e stmt, ngx_uint_t n, ngx_str_t *params,
+    ngx_http_users_handler_pt resume);
+ngx_int_t ngx_http_users_state_query(ngx_http_request_t *r,
     ngx_http_users_handler_pt resume);
 void ngx_http_users_resume(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_pg_value(ngx_http_request_t *r, PGresult *res,
@@ -616,6 +620,15 @@ ngx_int_t ngx_http_users_keys_jwks(ngx_http_request_t *r);
 #define NGX_HTTP_USERS_JWT_CACHE_SIZE  1024   /* tokens per worker */
 #define NGX_HTTP_USERS_JWT_CACHED      256    /* longer ones are not kept */
 
+/* what a verified access token says */
+typedef struct {
+    int64_t                   sub;
+    ngx_int_t                 version;
+    time_t                    expires;
+    u_char                    sid[NGX_HTTP_USERS_UUID_SIZE];
+    unsigned                  session:1;   /* it has a "sid" */
+} ngx_http_users_claims_t;
+
 ngx_int_t ngx_http_users_jwt_cache_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
     int64_t sub, ngx_int_t version, ngx_str_t *sid, time_t now, time_t ttl,
@@ -623,9 +636,9 @@ ngx_int_t ngx_http_users_jwt_issue(ngx_pool_t *pool, ngx_http_users_key_t *key,
 ngx_int_t ngx_http_users_jwt_verify(ngx_http_users_keys_t *keys,
     ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
     ngx_int_t *version);
-ngx_int_t ngx_http_users_jwt_verify_expires(ngx_http_users_keys_t *keys,
-    ngx_str_t *token, time_t now, ngx_log_t *log, int64_t *sub,
-    ngx_int_t *version, time_t *expires);
+ngx_int_t ngx_http_users_jwt_verify_claims(ngx_http_users_keys_t *keys,
+    ngx_str_t *token, time_t now, ngx_log_t *log,
+    ngx_http_users_claims_t *claims);
 ngx_int_t ngx_http_users_bearer_parse(ngx_str_t *header, ngx_str_t *token);
 ngx_http_users_key_t *ngx_http_users_keys_find(ngx_http_users_keys_t *keys,
     u_char *kid, size_t len);
@@ -781,7 +794,6 @@ ngx_int_t ngx_http_users_session_logout(ngx_http_request_t *r,
     ngx_str_t *scope);
 ngx_int_t ngx_http_users_session_user_list(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_session_user_end(ngx_http_request_t *r);
-ngx_uint_t ngx_http_users_uuid_valid(ngx_str_t *text);
 
 extern ngx_http_users_schema_t  ngx_http_users_refresh_schema;
 
@@ -789,8 +801,6 @@ extern ngx_http_users_schema_t  ngx_http_users_refresh_schema;
 /* ngx_http_users_ident.c: the request's token and its variables */
 ngx_http_users_ident_t *ngx_http_users_ident(ngx_http_request_t *r);
 ngx_http_users_ident_t *ngx_http_users_ident_find(ngx_http_request_t *r);
-ngx_int_t ngx_http_users_ident_session(ngx_http_request_t *r,
-    ngx_http_users_ident_t *ident);
 ngx_int_t ngx_http_users_ident_add_variables(ngx_conf_t *cf);
 
 
@@ -807,7 +817,8 @@ typedef enum {
     NGX_HTTP_USERS_STATE_VERSION = 0,
     NGX_HTTP_USERS_STATE_ACTIVE,
     NGX_HTTP_USERS_STATE_SUPERUSER,
-    NGX_HTTP_USERS_STATE_SEQ
+    NGX_HTTP_USERS_STATE_SEQ,
+    NGX_HTTP_USERS_STATE_SESSION_ENDED   /* the token's sid ($2) ended */
 } ngx_http_users_state_col_e;
 
 typedef struct {
@@ -817,27 +828,31 @@ typedef struct {
     unsigned                  superuser:1;
 } ngx_http_users_state_t;
 
+/* a change of the log, as notified or read back by the listener */
+typedef struct {
+    int64_t                   user;
+    ngx_http_users_state_t    state;       /* auth_seq: the change's own */
+    u_char                    session[NGX_HTTP_USERS_UUID_SIZE];
+    unsigned                  ended:1;     /* the session ended; no state */
+} ngx_http_users_change_t;
+
 char *ngx_http_users_revocation_zone(ngx_conf_t *cf,
     ngx_http_users_main_conf_t *umcf);
 ngx_int_t ngx_http_users_revocation_check(ngx_http_request_t *r,
     ngx_http_users_ident_t *ident);
-void ngx_http_users_revocation_apply(ngx_http_users_ident_t *ident,
-    ngx_http_users_state_t *state);
 void ngx_http_users_revocation_loaded(ngx_http_users_main_conf_t *umcf,
-    int64_t id, ngx_http_users_state_t *state);
+    ngx_http_users_ident_t *ident, PGresult *res);
 void ngx_http_users_revocation_changed(ngx_http_users_main_conf_t *umcf,
-    int64_t id, ngx_http_users_state_t *state);
+    ngx_http_users_change_t *change);
 void ngx_http_users_revocation_reset(ngx_http_users_main_conf_t *umcf);
-void ngx_http_users_revocation_row(PGresult *res,
-    ngx_http_users_state_t *state);
 
 
 /* ngx_http_users_guard_parse.c: the guard's inputs, as plain functions */
-ngx_int_t ngx_http_users_token_sid(ngx_pool_t *pool, ngx_str_t *token,
-    ngx_str_t *sid);
+ngx_int_t ngx_http_users_uuid_parse(u_char *text, size_t len, u_char *uuid);
+u_char *ngx_http_users_uuid_text(u_char *dst, u_char *uuid);
 ngx_int_t ngx_http_users_parse_number(ngx_str_t *s, int64_t *value);
-ngx_int_t ngx_http_users_notify_parse(u_char *text, size_t len, int64_t *id,
-    ngx_http_users_state_t *state);
+ngx_int_t ngx_http_users_notify_parse(u_char *text, size_t len,
+    ngx_http_users_change_t *change);
 
 
 /* ngx_http_users_listener.c: LISTEN for changes, one per worker */

@@ -17,6 +17,8 @@
 
 static void ngx_http_users_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_start(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_state_loaded(ngx_http_request_t *r);
+static ngx_int_t ngx_http_users_caller(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_authenticated(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_refuse(ngx_http_request_t *r, ngx_int_t rc,
     ngx_array_t *errors);
@@ -261,14 +263,99 @@ ngx_http_users_start(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* a revoked token or a demoted caller is refused without the row */
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * The caller's row says nothing of sessions: when shared memory cannot
+     * tell whether the token's session ended, the database does first.
+     */
+
+    if (ngx_http_users_revocation_check(r, ident) != NGX_OK
+        && ident->sid.len)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users auth: session \"%V\" asked of the database",
+                       &ident->sid);
+
+        return ngx_http_users_state_query(r, ngx_http_users_state_loaded);
+    }
+
+    return ngx_http_users_caller(r);
+}
+
+
+/* the state of the token's user and session, from shared memory or not */
+
+ngx_int_t
+ngx_http_users_state_query(ngx_http_request_t *r,
+    ngx_http_users_handler_pt resume)
+{
+    ngx_str_t                params[2];
+    ngx_http_users_ident_t  *ident;
 
     ident = ngx_http_users_ident(r);
     if (ident == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_users_revocation_check(r, ident) == NGX_OK) {
+    /* without a session, data NULL: $2 is NULL */
+    params[0] = ident->id_text;
+    params[1] = ident->sid;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_AUTH_STATE, 2, params,
+                                resume);
+}
+
+
+static ngx_int_t
+ngx_http_users_state_loaded(ngx_http_request_t *r)
+{
+    ngx_http_users_ctx_t    *ctx;
+    ngx_http_users_ident_t  *ident;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+
+    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
+        return ngx_http_users_send_pg_error(r, ctx->res);
+    }
+
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_users_revocation_loaded(
+        ngx_http_get_module_main_conf(r, ngx_http_users_module), ident,
+        ctx->res);
+
+    return ngx_http_users_caller(r);
+}
+
+
+/* the caller, once its token is valid: from its row unless known already */
+
+static ngx_int_t
+ngx_http_users_caller(ngx_http_request_t *r)
+{
+    ngx_array_t              *errors;
+    ngx_http_users_ctx_t     *ctx;
+    ngx_http_users_ident_t   *ident;
+    ngx_http_users_method_t  *m;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
+    m = ctx->method;
+
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a revoked token or a demoted caller is refused without the row */
+
+    if (ident->checked) {
         if (!ident->current) {
             return ngx_http_users_send_unauthorized(r,
                                             "Could not validate credentials");
@@ -465,11 +552,12 @@ ngx_http_users_media_type(ngx_http_request_t *r, ngx_http_users_body_e body)
 static ngx_int_t
 ngx_http_users_path_session(ngx_http_request_t *r, ngx_str_t *text)
 {
+    u_char                 uuid[NGX_HTTP_USERS_UUID_SIZE];
     ngx_http_users_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
-    if (!ngx_http_users_uuid_valid(text)) {
+    if (ngx_http_users_uuid_parse(text->data, text->len, uuid) != NGX_OK) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "users: \"%V\" is no session id", text);
         return NGX_OK;

@@ -706,53 +706,7 @@ ngx_http_users_session_sid(ngx_http_request_t *r, ngx_str_t *sid)
         return NGX_ERROR;
     }
 
-    if (ngx_http_users_ident_session(r, ident) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_null(sid);
-
-    if (ident->sid.len == 0) {
-        return NGX_OK;
-    }
-
-    sid->data = ngx_pnalloc(r->pool, ident->sid.len + 1);
-    if (sid->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    sid->len = ident->sid.len;
-    ngx_memcpy(sid->data, ident->sid.data, sid->len);
-    sid->data[sid->len] = '\0';
+    *sid = ident->sid;
 
     return NGX_OK;
-}
-
-
-/* a uuid as PostgreSQL writes it: 8-4-4-4-12 lowercase hex digits */
-
-ngx_uint_t
-ngx_http_users_uuid_valid(ngx_str_t *text)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (text->len != NGX_HTTP_USERS_SID_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < text->len; i++) {
-        c = text->data[i];
-
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') {
-                return 0;
-            }
-
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-    }
-
-    return 1;
 }

@@ -567,14 +567,18 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
 
     /*
      * A user's revocation state, for shared memory (users_auth, GET
-     * /auth/verify); auth_seq orders it against the notified changes.
-     * Columns: ngx_http_users_state_col_e.
+     * /auth/verify, an API route whose token names a session); auth_seq
+     * orders it against the notified changes.  $2 is the token's session
+     * (NULL without one): ended, or its row gone (purged once its tokens
+     * expired), is the last column.  Columns: ngx_http_users_state_col_e.
      */
     [NGX_HTTP_USERS_SQL_AUTH_STATE] =
     { ngx_string("users_auth_state"),
-      "SELECT token_version, is_active, is_superuser, auth_seq FROM users"
-      " WHERE id = $1::bigint",
-      1, 0, 0 },
+      "SELECT token_version, is_active, is_superuser, auth_seq,"
+      " $2::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sessions s"
+      " WHERE s.id = $2::uuid AND s.ended_at IS NULL)"
+      " FROM users WHERE id = $1::bigint",
+      2, 0, 0 },
 
     /* the listener's connection (sql/0005_auth_changes.sql) */
     [NGX_HTTP_USERS_SQL_AUTH_LISTEN] =
@@ -587,13 +591,14 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
      * number: a transaction commits after others that took later numbers,
      * and applying a change twice is harmless.  The last column is the
      * oldest change the log still holds: a listener that is further behind
-     * has lost changes to the purge and must forget everything.
+     * has lost changes to the purge and must forget everything.  A row
+     * with a session_id is a session's end (sql/0007_sessions.sql).
      * Columns: ngx_http_users_change_col_e.
      */
     [NGX_HTTP_USERS_SQL_AUTH_CHANGES] =
     { ngx_string("users_auth_changes"),
       "SELECT seq, user_id, token_version, is_active, is_superuser,"
-      " (SELECT min(seq) FROM auth_changes) FROM auth_changes"
+      " session_id, (SELECT min(seq) FROM auth_changes) FROM auth_changes"
       " WHERE seq > $1::bigint OR at > now() - interval '1 minute'"
       " ORDER BY seq",
       1, 0, 0 },

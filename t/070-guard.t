@@ -20,9 +20,18 @@ users_sql("UPDATE users SET is_active = false WHERE id = $inactive");
 our $expired = users_token($alice, exp => time - 5);
 our $forged = users_token($alice, secret => 'x' x 40);
 our $oversized = 'a' x 5000;
-our $sid_token = users_token($alice, claims => sprintf(
-    '{"sub":"%s","iat":%d,"exp":%d,"ver":0,"sid":"s-123"}',
-    $alice, time, time + 600));
+# a token of one of alice's sessions, and one whose sid is no session id
+our $sid = users_sql("INSERT INTO sessions (user_id, expires_at,"
+    . " refresh_expires_at, refresh_hash) VALUES ($alice,"
+    . " now() + interval '1 day', now() + interval '1 day',"
+    . " decode(md5(random()::text), 'hex')) RETURNING id");
+sub sid_token {
+    users_token($alice, claims => sprintf(
+        '{"sub":"%s","iat":%d,"exp":%d,"ver":0,"sid":"%s"}',
+        $alice, time, time + 600, shift));
+}
+our $sid_token = sid_token($sid);
+our $bad_sid_token = sid_token('S-123');
 
 # the upstream of the proxy_pass blocks: another server of this nginx
 our $upstream = <<'_EOC_';
@@ -39,9 +48,9 @@ repeat_each(1);
 
 # Assertions per block: 3 (status, body, no [error]) per request, plus one
 # per header checked (TEST 2, 11, 14 and 15 one, TEST 12 three, TEST 3 six);
-# TEST 3 has 6 requests, TEST 9, 14, 15, 16 and 17 two (TEST 17 checks a
-# header of its second).
-plan tests => repeat_each() * (3 * blocks() + 44);
+# TEST 3 has 6 requests, TEST 9, 14, 15, 16, 17 and 18 two (TEST 17 checks
+# a header of its second).
+plan tests => repeat_each() * (3 * blocks() + 47);
 
 no_shuffle();
 run_tests();
@@ -368,8 +377,29 @@ GET /auth/verify
 --- error_code eval
 [200, 204]
 --- response_headers_like eval
-["", "X-Session-Id: s-123"]
+["", "X-Session-Id: $::sid"]
 --- response_body eval
-["sid=[s-123]\n", ""]
+["sid=[$::sid]\n", ""]
+--- no_error_log
+[error]
+
+
+
+=== TEST 18: a sid that is not a session id makes the token invalid
+--- config
+    include $TEST_NGINX_CONF_DIR/users_locations.conf;
+    location = /s {
+        users_auth user;
+        return 200 "sid=[$users_session_id]\n";
+    }
+--- request eval
+["GET /s", "GET /auth/verify"]
+--- more_headers eval
+["Authorization: Bearer $::bad_sid_token",
+ "Authorization: Bearer $::bad_sid_token"]
+--- error_code eval
+[401, 401]
+--- response_body_like eval
+["Could not validate credentials", "Could not validate credentials"]
 --- no_error_log
 [error]

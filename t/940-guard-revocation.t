@@ -3,6 +3,8 @@
 # second, on a guarded location and on the API's own routes; with B's
 # listeners killed or PostgreSQL restarted, no revoked token is accepted at
 # any moment, and the fast path (no query per guarded request) comes back.
+# A session ended in the database is refused by both within a second, its
+# user's other sessions and tokens without a session untouched.
 use strict;
 use warnings;
 use Test::More;
@@ -157,6 +159,115 @@ sub never_accepted_across {
     my $hits = () = $after =~ /users state of user $fresh: known/g;
     ok($hits >= 2, "$what: the fast path is back ($hits answers from memory)");
 }
+
+# a session of the user, as a login makes one, and an access token of it
+sub session_of {
+    my ($id) = @_;
+    return users_sql("INSERT INTO sessions (user_id, expires_at,"
+        . " refresh_expires_at, refresh_hash) VALUES ($id,"
+        . " now() + interval '1 day', now() + interval '1 day',"
+        . " decode(md5(random()::text), 'hex')) RETURNING id");
+}
+
+sub session_token {
+    my ($id, $sid) = @_;
+    return users_token($id, claims => sprintf(
+        '{"exp":%d,"iat":%d,"sid":"%s","sub":"%s","ver":0}',
+        time + 600, time, $sid, $id));
+}
+
+sub end_session {
+    users_sql("UPDATE sessions SET ended_at = now(),"
+              . " refresh_expires_at = now() WHERE id = '$_[0]'");
+}
+
+# what a request for the token gets on A and on B, from every worker
+sub answers_on_both {
+    my ($token, $guarded, $me, $verify, $what) = @_;
+    for my $on ([A => \&on_a], [B => \&on_b]) {
+        my ($name, $ask) = @$on;
+        for (1 .. 3) {
+            is($ask->(GET => '/guarded', bearer($token)), $guarded,
+               "$what: $name /guarded");
+            is($ask->(GET => '/users/me', bearer($token)), $me,
+               "$what: $name /users/me");
+            is($ask->(GET => '/auth/verify', bearer($token)), $verify,
+               "$what: $name /auth/verify");
+        }
+    }
+}
+
+subtest 'a session ended' => sub {
+    my $id = users_fixture(email => 'rev-session@example.com');
+    my ($ended, $other) = (session_of($id), session_of($id));
+    my $token = session_token($id, $ended);
+    my $kept = session_token($id, $other);
+    my $plain = users_token($id);
+    answers_on_both($_, 200, 200, 204, 'before') for $token, $kept, $plain;
+    my ($before) = $b->read_log(0);
+
+    end_session($ended);
+    my $start = time;
+    for my $on ([A => \&on_a], [B => \&on_b]) {
+        my ($name, $ask) = @$on;
+        for my $path ('/guarded', '/users/me') {
+            my $got;
+            while (1) {
+                $got = $ask->(GET => $path, bearer($token));
+                last if $got == 401 || time - $start > 1;
+                sleep 0.01;
+            }
+            is($got, 401, sprintf "%s answers GET %s with 401 (%.3f s after"
+               . " the end)", $name, $path, time - $start);
+        }
+    }
+
+    answers_on_both($token, 401, 401, 401, 'the ended session');
+    answers_on_both($kept, 200, 200, 204, 'another session');
+    answers_on_both($plain, 200, 200, 204, 'no session');
+
+    my ($after) = $b->read_log(length $before);
+    like($after, qr/users state of user $id: known, session ended/,
+         'B refused it from shared memory');
+    unlike($after, qr/users state of user $id loaded/, 'without a query');
+};
+
+subtest 'a session ended while the listeners are down' => sub {
+    my $id = users_fixture(email => 'rev-session-gap@example.com');
+    my ($ended, $other) = (session_of($id), session_of($id));
+    my $token = session_token($id, $ended);
+    my $kept = session_token($id, $other);
+    warm($token);
+    my $steps = in_step_count();
+    my ($before) = $b->read_log(0);
+    my $n = users_sql("SELECT count(pg_terminate_backend(pid))"
+                      . " FROM pg_stat_activity WHERE query LIKE"
+                      . " '%FROM auth_changes%' AND pid <> pg_backend_pid()");
+    ok($n >= 4, "the listeners of both instances killed ($n)");
+    end_session($ended);
+    my %seen;
+    my $end = time + 3 * time_factor();
+    while (time < $end) {
+        $seen{ on_b(GET => $_, bearer($token)) // 'none' }++
+            for '/guarded', '/users/me';
+        sleep 0.02;
+    }
+    ok(!$seen{200} && !$seen{'none'}, 'the ended session was never let in ('
+       . join(', ', map { "$_ x$seen{$_}" } sort keys %seen) . ')');
+    wait_in_step($steps + 2, 'again after the session ended');
+    my ($after) = $b->read_log(length $before);
+    like($after, qr/users state of user $id loaded: .* session ended:1/,
+         'the database refused it while the listeners were down');
+    like($after, qr/users auth: session "$ended" asked of the database/,
+         'the API asked the database too');
+
+    ($before) = $b->read_log(0);
+    answers_on_both($token, 401, 401, 401, 'after the catch-up');
+    answers_on_both($kept, 200, 200, 204, 'another session');
+    ($after) = $b->read_log(length $before);
+    like($after, qr/users state of user $id: known, session ended/,
+         'the catch-up put the ended session in shared memory');
+};
 
 subtest 'listeners killed with pg_terminate_backend' => sub {
     never_accepted_across(terminated => sub {
