@@ -112,7 +112,8 @@ static ngx_http_users_metrics_scalar_t  ngx_http_users_metrics_scalars[] = {
       "counter", "Users whose state users_auth read from PostgreSQL.", "" },
     { NGX_HTTP_USERS_METRIC_REVOCATION_CHANGES,
       "users_revocation_changes_total", "counter",
-      "Changes of users' token state applied to the shared state.", "" },
+      "Changes of users' token state and ended sessions applied to the "
+      "shared state.", "" },
     { NGX_HTTP_USERS_METRIC_LISTENERS_IN_STEP,
       "users_revocation_listeners_in_step", "gauge",
       "Workers whose revocation listener is in step with PostgreSQL.", "" },

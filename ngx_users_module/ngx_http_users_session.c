@@ -53,6 +53,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_users_session_hash(ngx_pool_t *pool,
     ngx_str_t *token, ngx_str_t *hash);
+static ngx_int_t ngx_http_users_session_bytea(ngx_pool_t *pool,
+    u_char *bytes, size_t n, ngx_str_t *param);
 static ngx_int_t ngx_http_users_session_seal(ngx_http_request_t *r,
     ngx_str_t *token, ngx_str_t *sealed);
 static ngx_int_t ngx_http_users_session_unseal(ngx_http_request_t *r,
@@ -183,20 +185,32 @@ static ngx_int_t
 ngx_http_users_session_hash(ngx_pool_t *pool, ngx_str_t *token,
     ngx_str_t *hash)
 {
-    u_char  *p, digest[crypto_hash_sha256_BYTES];
+    u_char  digest[crypto_hash_sha256_BYTES];
 
     crypto_hash_sha256(digest, token->data, token->len);
 
-    hash->data = ngx_pnalloc(pool, 2 + 2 * sizeof(digest) + 1);
-    if (hash->data == NULL) {
+    return ngx_http_users_session_bytea(pool, digest, sizeof(digest), hash);
+}
+
+
+/* bytes as a bytea parameter in PostgreSQL's hex form, NUL-terminated */
+
+static ngx_int_t
+ngx_http_users_session_bytea(ngx_pool_t *pool, u_char *bytes, size_t n,
+    ngx_str_t *param)
+{
+    u_char  *p;
+
+    param->data = ngx_pnalloc(pool, 2 + 2 * n + 1);
+    if (param->data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(hash->data, "\\x", 2);
-    p = ngx_hex_dump(p, digest, sizeof(digest));
+    p = ngx_cpymem(param->data, "\\x", 2);
+    p = ngx_hex_dump(p, bytes, n);
     *p = '\0';
 
-    hash->len = p - hash->data;
+    param->len = p - param->data;
 
     return NGX_OK;
 }
@@ -208,7 +222,7 @@ static ngx_int_t
 ngx_http_users_session_seal(ngx_http_request_t *r, ngx_str_t *token,
     ngx_str_t *sealed)
 {
-    u_char                      *p, box[NGX_HTTP_USERS_SEALED_LEN];
+    u_char                       box[NGX_HTTP_USERS_SEALED_LEN];
     ngx_http_users_main_conf_t  *umcf;
 
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
@@ -226,18 +240,7 @@ ngx_http_users_session_seal(ngx_http_request_t *r, ngx_str_t *token,
         return NGX_ERROR;
     }
 
-    sealed->data = ngx_pnalloc(r->pool, 2 + 2 * sizeof(box) + 1);
-    if (sealed->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(sealed->data, "\\x", 2);
-    p = ngx_hex_dump(p, box, sizeof(box));
-    *p = '\0';
-
-    sealed->len = p - sealed->data;
-
-    return NGX_OK;
+    return ngx_http_users_session_bytea(r->pool, box, sizeof(box), sealed);
 }
 
 
