@@ -309,6 +309,32 @@ login() {  # EMAIL PASSWORD: prints the access token
         | sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p'
 }
 
+login_refresh() {  # EMAIL PASSWORD: prints the refresh token of a new session
+    local t
+    # the answer ends without a newline, and so would sed's output
+    t=$(curl -s -X POST "$URL/auth/login" --data-urlencode "username=$1" \
+        --data-urlencode "password=$2" \
+        | sed -n 's/.*"refresh_token": *"\([^"]*\)".*/\1/p')
+    echo "$t"
+}
+
+# refresh_tokens N FILE: the refresh tokens of N new sessions of
+# user1..user64 in turn, one a line, for wrk/api.lua's MODE=refresh. A
+# measurement uses its tokens up (rotation), so each one logs in anew; four
+# logins at a time (Argon2id on the workers' threads).
+refresh_tokens() {
+    local i
+    rm -f "$2".*
+    for ((i = 0; i < $1; i++)); do
+        login_refresh "user$((i % TOKEN_USERS + 1))@bench.example" "$PASSWORD" > "$2.$i" &
+        (((i + 1) % 4)) || wait
+    done
+    wait
+    cat "$2".* > "$2"
+    rm -f "$2".*
+    [ "$(grep -c . "$2")" = "$1" ] || die "$(grep -c . "$2") of $1 logins for refresh tokens succeeded on $TARGET"
+}
+
 # Tokens of user1..user64 ($TOKENS, one a line) and of the superuser.
 tokens() {
     local i t
@@ -352,12 +378,14 @@ wrk_run() {
     while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
     [ $# -gt 0 ] && shift && fields=("$@")
     local out=$RESULTS/raw/$group-$key.txt sample=$STATE/sample-$group-$key sampler rid
+    local threads=$((conns < WRK_THREADS ? conns : WRK_THREADS))
     rid=$(printf '%-32.32s' "b-$group-$key" | tr ' ' .)
     (sleep "$(awk "BEGIN { print $secs / 2 }")"; echo "$(workers_rss) $(pg_conns)") > "$sample" &
     sampler=$!
-    # wrk wants no more threads than connections (a single scraper)
-    env "${envs[@]}" RUN_ID="$RUN_ID-$group-$key" wrk --latency \
-        -t"$((conns < WRK_THREADS ? conns : WRK_THREADS))" \
+    # wrk wants no more threads than connections (a single scraper); the
+    # script is told how many (MODE=refresh shares its tokens out by thread)
+    env "${envs[@]}" RUN_ID="$RUN_ID-$group-$key" THREADS="$threads" wrk --latency \
+        -t"$threads" \
         -c"$conns" -d"${secs}s" --timeout 10s -H "X-Request-ID: $rid" \
         -s "$BENCH/wrk/api.lua" "$url" > "$out" 2>&1 \
         || log "wrk failed for $group $key: $(tail -3 "$out")"

@@ -23,7 +23,11 @@ import sys
 import time
 
 # Targets of the issue: (scenario key, ceiling share) and peer multiples.
-CEILING_SHARE = {"healthz": 0.9, "users_me": 0.6, "put_profile_me": 0.7, "login": 0.9}
+CEILING_SHARE = {"healthz": 0.9, "users_me": 0.6, "put_profile_me": 0.7, "login": 0.9,
+                 "refresh": 0.6}
+# p99 bounds (ms) at a number of connections: the median p99 of the
+# module's measurements of the scenario (single shot and paired rounds)
+P99_MS = {"refresh": (20, 50)}
 PEER_MULTIPLE = {"users_me": 20, "put_profile_me": 20}
 PEER_P99_DIVISOR = {"users_me": 10}
 STORM_P99_FACTOR = 2
@@ -239,6 +243,16 @@ def checks(data: dict) -> list:
         if s and ceiling:
             out.append((f"{s['label']} >= {share:.0%} of its ceiling ({s['ceiling']})",
                         f"{ok_rps(s) / ceiling:.0%}", f"{share:.0%}", ok_rps(s) >= share * ceiling))
+    for key, (bound, conns) in P99_MS.items():
+        runs = [module.get(key)] + [m for k, m in sorted(data["pairs"].get(key, {}).items())
+                                    if k.startswith("m")]
+        runs = [s for s in runs if s and s.get("connections") == conns
+                and s.get("p99_ms") is not None]
+        if runs:
+            x = statistics.median(s["p99_ms"] for s in runs)
+            out.append((f"{runs[0]['label']} p99 <= {bound} ms at {conns} connections, "
+                        f"median of {len(runs)} measurements",
+                        fmt_ms(x), f"{bound} ms", x <= bound))
     for key, multiple in PEER_MULTIPLE.items():
         if key in module and key in peer and ok_rps(peer[key]):
             x = ok_rps(module[key]) / ok_rps(peer[key])

@@ -4,9 +4,10 @@
  *
  * The body of POST /auth/refresh through the JSON validator with the
  * refresh schema: {"refresh_token": string}, required, not null, no
- * length bounds (the token's shape, 43 characters of base64url, is checked
- * after the validator by ngx_http_users_session_refresh_grant(), which
- * needs a request and answers it: out of this harness's reach).
+ * length bounds; then the token's shape (43 characters of base64url,
+ * ngx_http_users_refresh_token_shape(), what
+ * ngx_http_users_session_refresh_grant() asks before any round trip),
+ * against an independent reading.
  *
  * The table is a copy of ngx_http_users_refresh_fields[]
  * (ngx_http_users_session.c), as fuzz_util.c copies the other routes'
@@ -30,6 +31,18 @@
 
 
 #define FUZZ_TOKEN_MAX  4096
+
+
+/* 43 characters, each of A-Z a-z 0-9 - _, read with the C library */
+static ngx_uint_t
+fuzz_refresh_shape(ngx_str_t *token)
+{
+    return token->len == 43
+           && strspn((char *) token->data,
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789-_")
+              == 43;
+}
 
 
 static ngx_http_users_field_t  fuzz_refresh_fields[] = {
@@ -206,6 +219,9 @@ fuzz_validate(ngx_pool_t *pool, ngx_str_t *body, ngx_http_users_value_t *v,
                      "a NUL in the token");
         fuzz_require(fuzz_utf8(v->str.data, v->str.len, NULL) >= 0,
                      "the token is not UTF-8");
+        fuzz_require(ngx_http_users_refresh_token_shape(&v->str)
+                     == fuzz_refresh_shape(&v->str),
+                     "the token's shape differs from a plain reading");
     }
 
     *errs = errors;

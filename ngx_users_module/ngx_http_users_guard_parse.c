@@ -193,3 +193,32 @@ ngx_http_users_notify_parse(u_char *text, size_t len,
 
     return NGX_OK;
 }
+
+
+/*
+ * A refresh token as the module writes them: 43 characters of base64url,
+ * 256 bits.  Anything else is no token of ours and costs no round trip.
+ */
+
+ngx_uint_t
+ngx_http_users_refresh_token_shape(ngx_str_t *token)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (token->len != NGX_HTTP_USERS_REFRESH_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < token->len; i++) {
+        c = token->data[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

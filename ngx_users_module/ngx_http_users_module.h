@@ -772,6 +772,9 @@ typedef enum {
     NGX_HTTP_USERS_STARTED_EXPIRES_IN
 } ngx_http_users_started_col_e;
 
+/* a refresh token's text: 256 bits in base64url, unpadded */
+#define NGX_HTTP_USERS_REFRESH_LEN    43
+
 /* a refresh token and its SHA-256 as a bytea parameter, NUL-terminated */
 typedef struct {
     ngx_str_t                 token;
@@ -849,6 +852,7 @@ void ngx_http_users_revocation_reset(ngx_http_users_main_conf_t *umcf);
 
 /* ngx_http_users_guard_parse.c: the guard's inputs, as plain functions */
 ngx_int_t ngx_http_users_uuid_parse(u_char *text, size_t len, u_char *uuid);
+ngx_uint_t ngx_http_users_refresh_token_shape(ngx_str_t *token);
 u_char *ngx_http_users_uuid_text(u_char *dst, u_char *uuid);
 ngx_int_t ngx_http_users_parse_number(ngx_str_t *s, int64_t *value);
 ngx_int_t ngx_http_users_notify_parse(u_char *text, size_t len,

@@ -19,7 +19,6 @@
 
 
 #define NGX_HTTP_USERS_REFRESH_BYTES  32
-#define NGX_HTTP_USERS_REFRESH_LEN    43      /* its base64url, unpadded */
 
 /* nonce || ciphertext || tag of a refresh token's text */
 #define NGX_HTTP_USERS_SEALED_LEN                                             \
@@ -363,9 +362,7 @@ ngx_http_users_session_refresh(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_session_refresh_grant(ngx_http_request_t *r, ngx_str_t *token)
 {
-    u_char                        c;
     ngx_str_t                     params[4];
-    ngx_uint_t                    i;
     ngx_http_users_ctx_t         *ctx;
     ngx_http_users_refreshing_t  *rf;
     ngx_http_users_main_conf_t   *umcf;
@@ -373,20 +370,9 @@ ngx_http_users_session_refresh_grant(ngx_http_request_t *r, ngx_str_t *token)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    if (token->len != NGX_HTTP_USERS_REFRESH_LEN) {
+    if (!ngx_http_users_refresh_token_shape(token)) {
         return ngx_http_users_session_invalid(r,
                                        NGX_HTTP_USERS_METRIC_REFRESH_INVALID);
-    }
-
-    for (i = 0; i < token->len; i++) {
-        c = token->data[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-              || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
-        {
-            return ngx_http_users_session_invalid(r,
-                                       NGX_HTTP_USERS_METRIC_REFRESH_INVALID);
-        }
     }
 
     rf = ngx_pcalloc(r->pool, sizeof(ngx_http_users_refreshing_t));

@@ -14,6 +14,12 @@
 --                 login:    log in as seeded user<n>@bench.example, n random in
 --                           [USER_LO, USER_HI], password PASSWORD
 --                 mix:      bench/soak's mixed workload (below)
+--                 refresh:  POST /auth/refresh, each time with a live refresh
+--                           token: REFRESH_FILE holds one a line (sessions of
+--                           their own); thread n of THREADS (default 1) takes
+--                           lines n, n + THREADS... Rotation uses a token up,
+--                           so each 200's refresh_token replaces the token
+--                           its request presented (below)
 -- Requests that need no per-request work are left to wrk's static request
 -- path (no request() defined), which costs the load generator least: it
 -- shares the machine's two cores with the server under test.
@@ -29,6 +35,7 @@ local user_lo  = tonumber(env("USER_LO") or "1")
 local user_hi  = tonumber(env("USER_HI") or "1")
 local run_id   = env("RUN_ID") or tostring(os.time())
 local template = env("URL_PATH")
+local nthreads = tonumber(env("THREADS") or "1")
 
 local tokens = {}
 if env("TOKENS_FILE") then
@@ -55,10 +62,39 @@ end
 
 local counter = 0
 
+-- MODE=refresh: this thread's live refresh tokens, first in first out.
+-- wrk tells a script neither which connection asks for a request nor
+-- which one a response came on; but a connection sends its next request
+-- only after its response (no pipelining), so a queue per thread is as
+-- good as a token per connection: each request takes the oldest live
+-- token, each 200 gives back its successor, and a token is never in two
+-- requests at once while the thread holds at least as many as it has
+-- connections (bench/run logs in twice as many sessions as connections).
+-- A token whose answer never came (a timeout, the end of the run) is lost
+-- with its request, and so is one of the first thread's: wrk calls its
+-- request() once to check it before the run (script_verify_request) and
+-- never sends that request. An empty queue sends a token that cannot be
+-- live, so a shortage shows as 401s, not as a quiet change of workload.
+local live, first, last = {}, 1, 0
+
+local function refresh_load()
+  local n = 0
+  for line in io.lines(env("REFRESH_FILE")) do
+    if #line > 0 then
+      if n % nthreads == id - 1 then
+        last = last + 1
+        live[last] = line
+      end
+      n = n + 1
+    end
+  end
+end
+
 function init(args)
   math.randomseed(os.time() * 100 + id)
   counter = id * 7919  -- threads start at different tokens
   template = template or wrk.path
+  if mode == "refresh" then refresh_load() end
 end
 
 local function next_token()
@@ -121,8 +157,30 @@ local mix = {
     end },
 }
 
+local function refresh()
+  local token = string.rep("-", 43)
+  if first <= last then
+    token = live[first]
+    live[first] = nil
+    first = first + 1
+  end
+  return wrk.format("POST", "/auth/refresh", headers({ ["Content-Type"] = "application/json" }),
+    '{"refresh_token":"' .. token .. '"}')
+end
+
 if mode == "register" then
   request = register
+elseif mode == "refresh" then
+  request = refresh
+  response = function(status, hdrs, resp)
+    if status == 200 then
+      local token = resp:match('"refresh_token":%s*"([%w_%-]+)"')
+      if token then
+        last = last + 1
+        live[last] = token
+      end
+    end
+  end
 elseif mode == "login" then
   request = login
 elseif mode == "mix" then
