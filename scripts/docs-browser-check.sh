@@ -3,7 +3,9 @@
 # playwright-core, opens /docs and /redoc on a running server and fails when a
 # page does not render every operation of /openapi.json, logs an error, or
 # sends a request outside its origin; on /docs it also logs in through
-# Swagger UI's "Authorize" and runs "Try it out" on GET /users/me.
+# Swagger UI's "Authorize" and runs "Try it out" on GET /users/me, then
+# again with the browser's clock past the token's expiry, which must refresh
+# the session (POST /auth/refresh) once, as docs/swagger-init.js does.
 # Screenshots go to artifacts/docs/ (git-ignored, kept by CI).
 #   scripts/docs-browser-check.sh BASE_URL     e.g. http://127.0.0.1:8000
 # Env: DOCS_USER / DOCS_PASSWORD, the account "Authorize" logs in with

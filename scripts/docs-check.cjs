@@ -19,7 +19,12 @@
 //    browser: it is reported as blocked, and so is its console message.
 // On /docs it also logs in through "Authorize" (the OAuth2 password flow of
 // the document, POST /auth/login) and runs "Try it out" on GET /users/me,
-// which must answer 200, then again on the page opened anew (persistAuthorization).
+// which must answer 200, then again on the page opened anew (persistAuthorization),
+// then with the browser's clock moved past the access token's expiry: the
+// page must refresh the session first (one POST /auth/refresh answering 200,
+// then GET /users/me 200 with the new access token, kept in localStorage),
+// share one refresh between requests sent at once, and log out when the
+// refresh is refused (401). See refreshCheck.
 // Screenshots: OUT_DIR/docs.png, docs-try-it-out.png, redoc.png.
 "use strict";
 const path = require("path");
@@ -37,6 +42,9 @@ const user = process.env.DOCS_USER || "admin@example.com";
 const password = process.env.DOCS_PASSWORD || "adminpassword123";
 const origin = new URL(base).origin;
 const TIMEOUT = 20000;
+// URLs whose "Failed to load resource: ... 401" console error a check
+// provokes on purpose (the refused refresh of refreshCheck)
+const expectedFailures = new Set();
 
 function findOnPath(name) {
   for (const dir of (process.env.PATH || "").split(path.delimiter)) {
@@ -98,6 +106,108 @@ async function tryItOut(page, doc) {
   await page.goto(base + "/docs", { waitUntil: "load", timeout: TIMEOUT });
   await page.waitForSelector(".swagger-ui .opblock", { timeout: TIMEOUT });
   await execute("after a reload");
+  problems.push(...await refreshCheck(page, execute));
+  return problems;
+}
+
+// The session refresh of docs/swagger-init.js, in the page as it stands
+// after tryItOut (authorized, GET /users/me open). The access token cannot
+// be made to expire without the signing key, so the browser's clock is
+// moved past it instead: Playwright's page.clock.setFixedTime changes what
+// Date.now() answers in the page (its timers keep running) and nothing in
+// the page knows it is under test. Then:
+//  - "Try it out" on GET /users/me must first POST /auth/refresh with the
+//    stored refresh token (200) and go out with the new access token (200),
+//    which is the one kept in localStorage (persistAuthorization);
+//  - three requests at once must share one refresh (a refresh token works
+//    once: a second use after the grace window ends the session);
+//  - a refused refresh (401) must log the scheme out (the request still
+//    goes out, with the access token it had).
+const SCHEME = "OAuth2PasswordBearer";
+async function refreshCheck(page, execute) {
+  const problems = [];
+  const stored = () => page.evaluate(s => {
+    const a = JSON.parse(localStorage.getItem("authorized") || "{}")[s];
+    return a ? a.token : null;
+  }, SCHEME);
+  const expOf = jwt => JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString()).exp;
+  const refreshes = [], calls = [];
+  const onResponse = r => {
+    const u = r.url();
+    if (u === origin + "/auth/refresh" && r.request().method() === "POST") refreshes.push(r);
+    if (u === origin + "/users/me") calls.push(r);
+  };
+  page.on("response", onResponse);
+  // the Authorize form's password is never kept (persistAuthorization)
+  const kept = await page.evaluate(s => {
+    const a = JSON.parse(localStorage.getItem("authorized") || "{}")[s];
+    return a ? Object.keys(a) : [];
+  }, SCHEME);
+  if (kept.includes("password")) problems.push("Authorize: the password is kept in localStorage");
+  try {
+    const old = await stored();
+    if (!old || !old.refresh_token) return ["refresh: no refresh_token in the stored login answer"];
+    await page.clock.setFixedTime(expOf(old.access_token) * 1000 + 60000);
+
+    await execute("with an expired access token");
+    const fresh = await stored();
+    if (refreshes.length !== 1) {
+      problems.push(`refresh: ${refreshes.length} POST /auth/refresh before GET /users/me, not 1`);
+    } else {
+      const r = refreshes[0];
+      const sent = JSON.parse(r.request().postData() || "{}").refresh_token;
+      const body = r.status() === 200 ? await r.json() : {};
+      if (r.status() !== 200) problems.push(`refresh: POST /auth/refresh HTTP ${r.status()}`);
+      if (sent !== old.refresh_token) problems.push("refresh: POST /auth/refresh did not send the stored refresh token");
+      const auth = calls.length ? await calls[0].request().headerValue("authorization") : null;
+      if (auth !== "Bearer " + body.access_token) {
+        problems.push("refresh: GET /users/me did not go out with the refreshed access token");
+      }
+      if (!fresh || fresh.access_token !== body.access_token || fresh.refresh_token !== body.refresh_token) {
+        problems.push("refresh: the new pair is not the one kept in localStorage");
+      }
+    }
+
+    // three at once through the page's interceptor: one refresh between them
+    refreshes.length = 0;
+    const headers = await page.evaluate(async token => {
+      const intercept = window.ui.getConfigs().requestInterceptor;
+      const reqs = await Promise.all([1, 2, 3].map(() => intercept({
+        url: location.origin + "/users/me", method: "GET", headers: { Authorization: "Bearer " + token },
+      })));
+      return reqs.map(r => r.headers.Authorization);
+    }, fresh && fresh.access_token);
+    const newest = await stored();
+    if (refreshes.length !== 1 || refreshes[0].status() !== 200) {
+      problems.push(`refresh: 3 requests at once made ${refreshes.length} refreshes ` +
+                    `(HTTP ${refreshes.map(r => r.status()).join(", ")}), not one answering 200`);
+    }
+    if (!newest || headers.some(h => h !== "Bearer " + newest.access_token)) {
+      problems.push("refresh: 3 requests at once did not all get the refreshed access token");
+    }
+
+    // a refresh token the server refuses, as if another tab had stored it
+    // (the interceptor takes a pair persisted by another tab over its own):
+    // the scheme is logged out
+    refreshes.length = 0;
+    await page.evaluate(s => {
+      const all = JSON.parse(localStorage.getItem("authorized"));
+      all[s].token.refresh_token = "refused-on-purpose-by-docs-check";
+      localStorage.setItem("authorized", JSON.stringify(all));
+    }, SCHEME);
+    expectedFailures.add(origin + "/auth/refresh");
+    await execute("with a refused refresh token");
+    if (refreshes.length !== 1 || refreshes[0].status() !== 401) {
+      problems.push(`refresh: a refused refresh token: POST /auth/refresh ` +
+                    `${refreshes.map(r => "HTTP " + r.status()).join(", ") || "not sent"}, not one 401`);
+    }
+    if (await stored()) problems.push("refresh: a refused refresh did not log out (still in localStorage)");
+    if (!(await page.locator(".auth-wrapper .authorize.unlocked").count())) {
+      problems.push("refresh: a refused refresh did not log out (Authorize still locked)");
+    }
+  } finally {
+    page.off("response", onResponse);
+  }
   return problems;
 }
 
@@ -122,7 +232,11 @@ async function tryItOut(page, doc) {
     page.on("requestfailed", r => {
       if (isForeign(r.url()) && (r.failure() || {}).errorText === "csp") blocked.add(r.url());
     });
-    page.on("console", m => { if (m.type() === "error") consoleErrors.push(m.text()); });
+    page.on("console", m => {
+      if (m.type() !== "error") return;
+      if (expectedFailures.has(m.location().url) && /status of 401/.test(m.text())) return;
+      consoleErrors.push(m.text());
+    });
     page.on("pageerror", e => errors.push(String(e)));
 
     const t0 = Date.now();
