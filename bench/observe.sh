@@ -5,6 +5,7 @@
 # shellcheck shell=bash disable=SC2034  # variables set here are used by the callers
 
 AUDIT_OFF_PORT=$((18084 + PORT_OFFSET))   # the API again, with users_audit off
+SCRAPE_CEILING_PORT=$((18085 + PORT_OFFSET))  # return 200 of /metrics' size
 
 # Before the module starts: a server block that serves the same locations
 # with users_audit off, in the same workers, pool and database, so that the
@@ -19,7 +20,35 @@ server {
     include $ROOT/conf/users_locations.conf;
 }
 CONF
-    MODULE_INCLUDE="${MODULE_INCLUDE:+$MODULE_INCLUDE }$STATE/audit-off.conf"
+    scrape_ceiling_conf 0
+    MODULE_INCLUDE="${MODULE_INCLUDE:+$MODULE_INCLUDE }$STATE/audit-off.conf $STATE/scrape-ceiling.conf"
+}
+
+# The scrape's ceiling: nginx's return 200 of BYTES bytes, in the same
+# workers, so under the same load and the same scheduler as /metrics
+scrape_ceiling_conf() {  # BYTES
+    # nginx reads no token over 4 KiB: the body is pieces in variables
+    local piece=2048 left=$1 sets='' vars='' n=0
+    while [ "$left" -gt 0 ]; do
+        local len=$((left < piece ? left : piece))
+        sets+="        set \$p$n '$(printf '%*s' "$len" '' | tr ' ' x)';"$'\n'
+        vars+="\$p$n"
+        left=$((left - len))
+        n=$((n + 1))
+    done
+    cat > "$STATE/scrape-ceiling.conf" <<CONF
+server {
+    listen 127.0.0.1:$SCRAPE_CEILING_PORT;
+    server_name _;
+    access_log off;
+    default_type "text/plain; version=0.0.4; charset=utf-8";
+    location = /metrics {
+        allow 127.0.0.1;
+        deny all;
+$sets        return 200 "$vars";
+    }
+}
+CONF
 }
 
 # observe_pair KEY SCENARIO OFF ON: ROUNDS rounds of SCENARIO (as
@@ -71,13 +100,33 @@ observe() {
         "URL=http://127.0.0.1:$AUDIT_OFF_PORT" "target module"
     observe_pair metrics_users_me users_me metrics_off metrics_on
 
-    # one scraper, as Prometheus is, while the API serves GET /users/me
-    log "observe: /metrics under load"
+    # the ceiling's body as long as the text /metrics has now; a reload
+    # keeps the zone, so the text stays that long
+    local metrics=http://127.0.0.1:$((MODULE_PORT + 100))/metrics
+    local ceiling=http://127.0.0.1:$SCRAPE_CEILING_PORT/metrics r
+    scrape_ceiling_conf "$(curl -s "$metrics" | wc -c)"
+    nginx -p "$STATE/module/" -c "$STATE/module/nginx.conf" -s reload \
+        || die "nginx module did not reload"
+    sleep 2
+    observe_warm
+    log "observe: scrape sizes: /metrics $(response_bytes "$metrics") bytes," \
+        "its return-200 ceiling $(response_bytes "$ceiling") bytes"
+
+    # one scraper, as Prometheus is, while the API serves GET /users/me,
+    # beside the same scraper of return 200 under the same load
+    for ((r = 1; r <= (ROUNDS > 0 ? ROUNDS : 1); r++)); do
+        log "observe: /metrics under load, round $r"
+        scrape_under_load "metrics_scrape_r$r" "GET /metrics" "$metrics"
+        scrape_under_load "scrape_ceiling_r$r" "return 200 of its size" "$ceiling"
+    done
+}
+
+scrape_under_load() {  # KEY LABEL URL
     env TOKENS_FILE="$TOKENS" wrk -t"$WRK_THREADS" -c"$CONNS" -d"$((DURATION + 2))s" \
         -s "$BENCH/wrk/api.lua" "$URL/users/me" > /dev/null &
     local load=$!
     sleep 1
-    wrk_run observe metrics_scrape "GET /metrics (1 connection, GET /users/me at $CONNS)" \
-        1 "$DURATION" "http://127.0.0.1:$((MODULE_PORT + 100))/metrics"
+    wrk_run observe "$1" "$2 (1 connection, GET /users/me at $CONNS)" \
+        1 "$DURATION" "$3"
     wait "$load" || true
 }

@@ -166,6 +166,8 @@ static ngx_uint_t ngx_http_users_metrics_method(ngx_uint_t method);
 static ngx_uint_t ngx_http_users_metrics_code(ngx_uint_t status);
 static void ngx_http_users_metrics_code_text(ngx_uint_t i, u_char *buf);
 static size_t ngx_http_users_metrics_size(ngx_http_users_metrics_sh_t *snap);
+static ngx_uint_t ngx_http_users_metrics_observed(
+    ngx_http_users_metrics_sh_t *snap, ngx_uint_t pair);
 static u_char *ngx_http_users_metrics_render(u_char *p,
     ngx_http_users_metrics_sh_t *snap);
 
@@ -651,7 +653,16 @@ ngx_http_users_metrics_size(ngx_http_users_metrics_sh_t *snap)
             }
         }
 
-        /* the buckets, _sum and _count */
+        /*
+         * the buckets, _sum and _count of the pairs that have any: a bound
+         * for every pair would be hundreds of kilobytes, a fresh mapping
+         * for each scrape
+         */
+
+        if (ngx_http_users_metrics_observed(snap, i) == 0) {
+            continue;
+        }
+
         size += (NGX_HTTP_USERS_METRICS_BUCKETS + 2)
                 * (NGX_HTTP_USERS_METRICS_LINE
                    + ngx_http_users_routes[
@@ -659,6 +670,26 @@ ngx_http_users_metrics_size(ngx_http_users_metrics_sh_t *snap)
     }
 
     return size;
+}
+
+
+/* the requests a route and method pair has timed: 0, none of its series */
+
+static ngx_uint_t
+ngx_http_users_metrics_observed(ngx_http_users_metrics_sh_t *snap,
+    ngx_uint_t pair)
+{
+    ngx_uint_t     b, count;
+    ngx_atomic_t  *bucket;
+
+    bucket = &snap->buckets[pair * NGX_HTTP_USERS_METRICS_BUCKETS];
+
+    count = 0;
+    for (b = 0; b < NGX_HTTP_USERS_METRICS_BUCKETS; b++) {
+        count += bucket[b];
+    }
+
+    return count;
 }
 
 
@@ -704,16 +735,11 @@ ngx_http_users_metrics_render(u_char *p, ngx_http_users_metrics_sh_t *snap)
             "# TYPE users_http_request_duration_seconds histogram\n");
 
     for (i = 0; i < n; i++) {
-        bucket = &snap->buckets[i * NGX_HTTP_USERS_METRICS_BUCKETS];
-
-        count = 0;
-        for (b = 0; b < NGX_HTTP_USERS_METRICS_BUCKETS; b++) {
-            count += bucket[b];
-        }
-
-        if (count == 0) {
+        if (ngx_http_users_metrics_observed(snap, i) == 0) {
             continue;
         }
+
+        bucket = &snap->buckets[i * NGX_HTTP_USERS_METRICS_BUCKETS];
 
         route = &ngx_http_users_routes[i / NGX_HTTP_USERS_METRICS_METHODS].name;
         method = &ngx_http_users_metrics_methods[
