@@ -134,7 +134,7 @@ module_conf() {  # SO
         -e 's|^error_log stderr |error_log logs/error.log |' \
         -e 's|access_log /dev/stdout |access_log logs/access.log |' \
         -e 's|_temp_path /tmp/|_temp_path |' \
-        -e "s|/usr/share/ngx-users/conf/|$ROOT/conf/|" \
+        -e "s|/usr/share/ngx-users/conf/|${CONF_DIR:-$ROOT/conf}/|" \
         -e "s|^\( *\)listen 8000;|\1listen 127.0.0.1:$MODULE_PORT;|" \
         -e "s|^\( *\)listen 9100;|\1listen 127.0.0.1:$((MODULE_PORT + 100));|" \
         -e '/^ *limit_req zone=users_auth /d' \

@@ -39,9 +39,10 @@
  * A login's session ($1 the caller's id and $2 its token version, so that
  * a password changed since it was verified starts none; $3 the refresh
  * token's hash; $4, $5 the session's and the token's lifetimes in
- * seconds; $6 the user agent; $7 the address), and two sessions gone for
- * longer than $8 seconds (an access token's lifetime, so that a session's
- * missing row means it ended) purged with it: no timer, no table scan.
+ * seconds; $6 the user agent; $7 the address), and two sessions past
+ * their end for longer than $8 seconds (an access token's lifetime, so
+ * that a session's missing row means it ended) purged with it: no timer,
+ * no table scan.
  */
 #define NGX_HTTP_USERS_SESSION_START                                          \
     " started AS (INSERT INTO sessions (user_id, expires_at,"                 \
@@ -52,8 +53,8 @@
     " WHERE id = $1::bigint AND token_version = $2::integer AND is_active"     \
     " RETURNING id, refresh_expires_at),"                                     \
     " purged AS (DELETE FROM sessions WHERE id IN (SELECT id FROM sessions"   \
-    " WHERE refresh_expires_at < now() - $8::integer * interval '1 second'"   \
-    " ORDER BY refresh_expires_at LIMIT 2 FOR UPDATE SKIP LOCKED)),"
+    " WHERE expires_at < now() - $8::integer * interval '1 second'"           \
+    " ORDER BY expires_at LIMIT 2 FOR UPDATE SKIP LOCKED)),"
 
 /* ends sessions: their refresh tokens die, their rows are kept a while */
 #define NGX_HTTP_USERS_SESSION_END(reason)                                    \

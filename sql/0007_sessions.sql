@@ -28,10 +28,11 @@ CREATE INDEX sessions_prev_hash ON sessions (prev_hash)
     WHERE prev_hash IS NOT NULL;
 -- GET /auth/sessions: a user's sessions, newest first
 CREATE INDEX sessions_user_id ON sessions (user_id, created_at);
--- the purge at login takes the deadest first: a session ends with its
--- refresh_expires_at at most its ended_at, and its row is kept for as long
--- as an access token of it may live, so that a missing row means ended
-CREATE INDEX sessions_refresh_expires_at ON sessions (refresh_expires_at);
+-- the purge at login takes the longest gone first: a row is kept until
+-- its session's own end (never moved by a rotation, so a refresh does not
+-- maintain this index) and an access token's lifetime past it, so that a
+-- missing row means ended
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
 
 -- An ended session is a change like a token version's: logged and notified,
 -- so every worker of every instance refuses its access tokens at once.  Its
