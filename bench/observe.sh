@@ -105,8 +105,9 @@ observe() {
     local metrics=http://127.0.0.1:$((MODULE_PORT + 100))/metrics
     local ceiling=http://127.0.0.1:$SCRAPE_CEILING_PORT/metrics r
     scrape_ceiling_conf "$(curl -s "$metrics" | wc -c)"
-    nginx -p "$STATE/module/" -c "$STATE/module/nginx.conf" -s reload \
-        || die "nginx module did not reload"
+    # a signal, not "nginx -s reload", which parses the configuration
+    # without the environment module_start gave the master
+    kill -HUP "$(cat "$STATE/module/nginx.pid")" || die "nginx module did not reload"
     sleep 2
     observe_warm
     log "observe: scrape sizes: /metrics $(response_bytes "$metrics") bytes," \
