@@ -96,10 +96,12 @@ _Static_assert(sizeof(ngx_http_users_refresh_fields)
 ngx_int_t
 ngx_http_users_session_init(ngx_conf_t *cf, ngx_http_users_main_conf_t *umcf)
 {
-    int                    len;
-    u_char                *der, *p;
-    ngx_str_t              material;
-    ngx_http_users_key_t  *key;
+    int                         len;
+    u_char                     *der, *p;
+    ngx_int_t                   rc;
+    ngx_str_t                   material;
+    ngx_http_users_key_t       *key;
+    crypto_generichash_state    state;
 
     static u_char  context[] = "ngx_users refresh token seal v1";
 
@@ -139,15 +141,31 @@ ngx_http_users_session_init(ngx_conf_t *cf, ngx_http_users_main_conf_t *umcf)
         break;
     }
 
-    crypto_generichash(umcf->seal_key, sizeof(umcf->seal_key), context,
-                       sizeof(context) - 1, material.data, material.len);
+    /* unkeyed: a key of BLAKE2b is at most 64 bytes, a secret may be longer */
+    rc = (crypto_generichash_init(&state, NULL, 0, sizeof(umcf->seal_key))
+          == 0
+          && crypto_generichash_update(&state, context, sizeof(context) - 1)
+             == 0
+          && crypto_generichash_update(&state, material.data, material.len)
+             == 0
+          && crypto_generichash_final(&state, umcf->seal_key,
+                                      sizeof(umcf->seal_key))
+             == 0)
+         ? NGX_OK : NGX_ERROR;
+
+    sodium_memzero(&state, sizeof(state));
 
     if (der) {
         sodium_memzero(der, material.len);
         ngx_free(der);
     }
 
-    return NGX_OK;
+    if (rc != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "deriving the refresh tokens' sealing key failed");
+    }
+
+    return rc;
 }
 
 

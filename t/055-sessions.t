@@ -18,6 +18,7 @@
 use t::lib::Users;
 use t::lib::Fixtures;
 use t::lib::Scenario ();
+use t::lib::Keys ();
 use List::Util ();
 use MIME::Base64 ();
 use POSIX ();
@@ -34,7 +35,7 @@ our $form = "Content-Type: application/x-www-form-urlencoded";
 # one user per block (or per role in a block); $id{name} is its id
 our %id = map { $_ => users_fixture(email => "sess-$_\@example.com") } qw(
     shape cur rot form race reuse local others global noscope del stranger
-    victim victim2 deact pw legacy legacy2 ttl ttlnew expiry
+    victim victim2 deact pw legacy legacy2 ttl ttlnew expiry seal
 );
 our %tok = map { $_ => users_token($id{$_}) } qw(del legacy legacy2 victim2);
 
@@ -116,8 +117,8 @@ repeat_each(1);
 # requests (TEST 17 makes six, TEST 10, 11 and 16 five, TEST 9, 12, 15 and
 # 18 four, TEST 13 and 22 three, TEST 3, 4, 7, 8, 14, 19, 21 and 23 two,
 # the others one); TEST 6 also checks a header; the session-making phase
-# below checks 7 things before the blocks run.
-plan tests => repeat_each() * (3 * 64 + 1) + 7;
+# below checks 9 things before the blocks run.
+plan tests => repeat_each() * (3 * 64 + 1) + 9;
 
 
 # ---- the sessions the blocks use, made through the API -----------------
@@ -219,6 +220,31 @@ Test::More::ok(@race_answers == 20
                && !grep({ $_->{sid} ne $s{race}{sid} } @race_answers),
     'racing refreshes: every access token has the session\'s sid');
 $s{race_next} = $race_answers[-1] // { access_token => 'none', refresh_token => 'none' };
+
+# The grace window's successor is sealed with a key derived from the
+# signing key (users_jwt_secret, else the signer), which must be derived
+# whatever the key's length: an ES256 key's DER is longer than BLAKE2b's
+# key, and a key left unset would be the same (known) one on every
+# instance. Another ES256 signer cannot open the box; the same one can,
+# after a restart.
+my $keys = t::lib::Keys::keys_dir();
+my $signer = sub {
+    "# no users_jwt_secret: the signer's key seals\n"
+    . "users_jwt_key kid=$_[0] alg=ES256 file:$keys/$_[0].pem sign;\n"
+    . 'users_refresh_grace ' . int(30 * t::lib::Scenario::time_factor()) . "s;\n";
+};
+t::lib::Scenario::start_nginx(root => $prep_root, http_config => $signer->('es1'));
+$s{seal} = prep_login('seal');
+my $sealed = prep_refresh($s{seal}{refresh_token}, 'refresh under es1');
+t::lib::Scenario::start_nginx(root => $prep_root, http_config => $signer->('es2'));
+my ($status) = prep_api(POST => '/auth/refresh', { 'Content-Type' => 'application/json' },
+    refresh_body($s{seal}{refresh_token}));
+Test::More::is($status, 401,
+    'a successor sealed under one ES256 signer does not open under another');
+t::lib::Scenario::start_nginx(root => $prep_root, http_config => $signer->('es1'));
+my $again = prep_refresh($s{seal}{refresh_token}, 'grace replay under es1');
+Test::More::is($again->{refresh_token}, $sealed->{refresh_token},
+    'the same signer opens it after a restart: the grace answer is the successor');
 
 t::lib::Scenario::nginx_stop();
 
