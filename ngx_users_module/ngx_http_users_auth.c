@@ -148,12 +148,14 @@ ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res)
 
 /*
  * The folded statements answer a representation in their second column:
- * the caller's own, or another user's, NULL when it is not to be seen or
- * was not written.  A write that failed is a 409 for a taken email.
+ * the caller's own, or another user's or session's, NULL when it is not
+ * to be seen or was not written ("missing" is then the 404's detail).  A
+ * write that failed is a 409 for a taken email.
  */
 
-static ngx_int_t
-ngx_http_users_auth_target(ngx_http_request_t *r, ngx_uint_t status)
+ngx_int_t
+ngx_http_users_auth_target(ngx_http_request_t *r, ngx_uint_t status,
+    char *missing)
 {
     ngx_uint_t             refused;
     ngx_http_users_ctx_t  *ctx;
@@ -170,8 +172,7 @@ ngx_http_users_auth_target(ngx_http_request_t *r, ngx_uint_t status)
     }
 
     if (ctx->user.json.data == NULL) {
-        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
-                                          "User not found");
+        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND, missing);
     }
 
     if (status == NGX_HTTP_NO_CONTENT) {
@@ -185,14 +186,15 @@ ngx_http_users_auth_target(ngx_http_request_t *r, ngx_uint_t status)
 ngx_int_t
 ngx_http_users_auth_answer(ngx_http_request_t *r)
 {
-    return ngx_http_users_auth_target(r, NGX_HTTP_OK);
+    return ngx_http_users_auth_target(r, NGX_HTTP_OK, "User not found");
 }
 
 
 ngx_int_t
 ngx_http_users_auth_deleted(ngx_http_request_t *r)
 {
-    return ngx_http_users_auth_target(r, NGX_HTTP_NO_CONTENT);
+    return ngx_http_users_auth_target(r, NGX_HTTP_NO_CONTENT,
+                                      "User not found");
 }
 
 

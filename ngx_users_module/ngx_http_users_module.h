@@ -754,6 +754,8 @@ typedef enum {
 
 ngx_int_t ngx_http_users_auth_token(ngx_http_request_t *r, char **detail);
 ngx_uint_t ngx_http_users_auth_row(ngx_http_request_t *r, PGresult *res);
+ngx_int_t ngx_http_users_auth_target(ngx_http_request_t *r,
+    ngx_uint_t status, char *missing);
 ngx_int_t ngx_http_users_auth_answer(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_deleted(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_auth_register(ngx_http_request_t *r);

@@ -65,8 +65,6 @@ static ngx_int_t ngx_http_users_session_refreshed(ngx_http_request_t *r,
 static ngx_int_t ngx_http_users_session_invalid(ngx_http_request_t *r,
     ngx_http_users_metric_e metric);
 static ngx_int_t ngx_http_users_session_deleted(ngx_http_request_t *r);
-static ngx_int_t ngx_http_users_session_sid(ngx_http_request_t *r,
-    ngx_str_t *sid);
 
 
 static ngx_http_users_field_t  ngx_http_users_refresh_fields[] = {
@@ -586,14 +584,16 @@ ngx_http_users_session_invalid(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_users_session_list(ngx_http_request_t *r)
 {
-    ngx_str_t  sid;
+    ngx_http_users_ident_t  *ident;
 
-    if (ngx_http_users_session_sid(r, &sid) != NGX_OK) {
+    /* to mark the caller's own "current" (a token from before has none) */
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_SESSIONS_LIST, 1, &sid,
-                                ngx_http_users_auth_answer);
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_SESSIONS_LIST, 1,
+                                &ident->sid, ngx_http_users_auth_answer);
 }
 
 
@@ -615,22 +615,8 @@ ngx_http_users_session_delete(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_users_session_deleted(ngx_http_request_t *r)
 {
-    ngx_uint_t             status;
-    ngx_http_users_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-
-    status = ngx_http_users_auth_row(r, ctx->res);
-    if (status != NGX_OK) {
-        return ngx_http_users_send_status(r, status);
-    }
-
-    if (ctx->user.json.data == NULL) {
-        return ngx_http_users_send_detail(r, NGX_HTTP_NOT_FOUND,
-                                          "Session not found");
-    }
-
-    return ngx_http_users_send_empty(r, NGX_HTTP_NO_CONTENT);
+    return ngx_http_users_auth_target(r, NGX_HTTP_NO_CONTENT,
+                                      "Session not found");
 }
 
 
@@ -642,11 +628,16 @@ ngx_http_users_session_deleted(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_session_logout(ngx_http_request_t *r, ngx_str_t *scope)
 {
-    ngx_str_t  params[2];
+    ngx_str_t                params[2];
+    ngx_http_users_ident_t  *ident;
 
-    if (ngx_http_users_session_sid(r, &params[0]) != NGX_OK) {
+    ident = ngx_http_users_ident(r);
+    if (ident == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* NUL-terminated by the token's parser, as libpq wants */
+    params[0] = ident->sid;
 
     /* a token from before sessions is in none: "local" is all it has */
     if (params[0].len == 0 && scope->len == sizeof("local") - 1) {
@@ -698,22 +689,4 @@ ngx_http_users_session_user_end(ngx_http_request_t *r)
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_USER_SESSIONS_DELETE, 1,
                                 &ctx->path_id_text,
                                 ngx_http_users_auth_deleted);
-}
-
-
-/* the session of the request's token, NUL-terminated; empty for none */
-
-static ngx_int_t
-ngx_http_users_session_sid(ngx_http_request_t *r, ngx_str_t *sid)
-{
-    ngx_http_users_ident_t  *ident;
-
-    ident = ngx_http_users_ident(r);
-    if (ident == NULL) {
-        return NGX_ERROR;
-    }
-
-    *sid = ident->sid;
-
-    return NGX_OK;
 }
