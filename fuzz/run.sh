@@ -6,6 +6,7 @@
 # into the committed seeds.
 #   fuzz/run.sh [SECONDS [TARGET...]]   e.g. fuzz/run.sh 30 refresh
 # (the targets, without fuzz_: every one when none is named)
+# FUZZ_JOBS targets (default: one a core) run at a time, each on one core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -24,13 +25,10 @@ declare -A max_len=([json]=16384 [check]=1024 [form]=4096 [id]=64
                     [jwt]=5000 [jwk]=2048 [reqid]=1024 [conninfo]=1024
                     [guard]=6000 [refresh]=4200)
 
-for t in "${targets[@]}"; do
-    if [ -z "${max_len[$t]:-}" ]; then
-        echo "fuzz/run.sh: no target $t (${all[*]})" >&2
-        exit 2
-    fi
+# fuzz TARGET: one target's run, its log in $out/TARGET.log
+fuzz() {
+    local t=$1 dict=() execs cov
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
-    dict=()
     if [ -f "fuzz/dict/$t.dict" ]; then
         dict=(-dict="fuzz/dict/$t.dict")
     fi
@@ -41,9 +39,33 @@ for t in "${targets[@]}"; do
     then
         tail -40 "$out/$t.log" >&2
         echo "fuzz_$t: FAILED (log: $out/$t.log)" >&2
-        exit 1
+        return 1
     fi
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
     cov=$(grep -o 'cov: [0-9]*' "$out/$t.log" | tail -1)
     echo "fuzz_$t: ok, $execs runs in ${secs}s, $cov"
+}
+
+for t in "${targets[@]}"; do
+    if [ -z "${max_len[$t]:-}" ]; then
+        echo "fuzz/run.sh: no target $t (${all[*]})" >&2
+        exit 2
+    fi
 done
+
+jobs=${FUZZ_JOBS:-$(nproc)}
+running=0
+failed=0
+for t in "${targets[@]}"; do
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || failed=1
+        running=$((running - 1))
+    fi
+    fuzz "$t" &
+    running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do
+    wait -n || failed=1
+    running=$((running - 1))
+done
+exit "$failed"

@@ -8,7 +8,9 @@
 # uninitialised memory, a definite or indirect leak.
 #   scripts/valgrind.sh [prove arguments, e.g. t/020-auth.t]
 # Reports: t/servroot_valgrind/<test file>.log (the server root's name
-# plus _valgrind, so $TEST_NGINX_SERVROOT_valgrind when that is set).
+# plus _valgrind, so $TEST_NGINX_SERVROOT_valgrind when that is set), and
+# beside it those of the other jobs' roots (t/servroot-j1_valgrind) and of
+# the scenarios' second instances (t/servroot-peer1_valgrind).
 # Slow: every process runs on valgrind's CPU, and each nginx start hashes
 # two passwords with Argon2id; about 14 minutes for the whole suite on 2
 # cores.
@@ -18,8 +20,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh valgrind
 
 root=${TEST_NGINX_SERVROOT:-t/servroot}
-reports=${root}_valgrind
-rm -rf "$reports"
+rm -rf "$root"*_valgrind
 
 export TEST_NGINX_USE_VALGRIND=1
 # a request now takes seconds: each client read may wait that long
@@ -30,7 +31,7 @@ export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-6}
 rc=0
 scripts/test.sh "$@" || rc=$?
 
-found=$(find "$reports" -type f -size +0 2> /dev/null | sort)
+found=$(find "$root"*_valgrind -type f -size +0 2> /dev/null | sort)
 if [ -n "$found" ]; then
     echo "valgrind.sh: valgrind reports:" >&2
     for f in $found; do
