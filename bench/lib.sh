@@ -125,8 +125,9 @@ nginx_stop() {  # NAME: the master of that prefix, by its pid file
 # log goes to a file, one write a request as to the container's stdout, and
 # gives bench/report.py the statuses. Without the per-client limit_req of
 # the password routes: all of a load test comes from 127.0.0.1.
-module_conf() {  # SO
-    local prefix=$STATE/module conf=$STATE/module/nginx.conf
+module_conf() {  # SO [NAME PORT]: another instance in $STATE/NAME on PORT
+    local name=${2:-module} port=${3:-$MODULE_PORT}
+    local prefix=$STATE/$name conf=$STATE/$name/nginx.conf
     mkdir -p "$prefix/logs"
     sed -e "s|^load_module .*|load_module $1;|" \
         -e 's|^daemon off;|daemon on;|' \
@@ -134,9 +135,8 @@ module_conf() {  # SO
         -e 's|^error_log stderr |error_log logs/error.log |' \
         -e 's|access_log /dev/stdout |access_log logs/access.log |' \
         -e 's|_temp_path /tmp/|_temp_path |' \
-        -e "s|/usr/share/ngx-users/conf/|${CONF_DIR:-$ROOT/conf}/|" \
-        -e "s|^\( *\)listen 8000;|\1listen 127.0.0.1:$MODULE_PORT;|" \
-        -e "s|^\( *\)listen 9100;|\1listen 127.0.0.1:$((MODULE_PORT + 100));|" \
+        -e "s|^\( *\)listen 8000;|\1listen 127.0.0.1:$port;|" \
+        -e "s|^\( *\)listen 9100;|\1listen 127.0.0.1:$((port + 100));|" \
         -e '/^ *limit_req zone=users_auth /d' \
         "$ROOT/conf/nginx.prod.conf" > "$conf"
     if [ -n "${PASSWORD_PRIORITY:-}" ]; then
@@ -144,10 +144,14 @@ module_conf() {  # SO
             "$conf"
     fi
     # a change of form in nginx.prod.conf must not go unnoticed
-    if grep -v -e '^ *#' -e '^load_module' "$conf" \
+    if grep -v -e '^ *#' -e '^load_module' \
+            -e '^ *include /usr/share/ngx-users/conf/[a-z_]*\.conf;$' "$conf" \
         | grep -qE '/tmp/|/dev/std|/usr/share/ngx-users|daemon off|listen (8000|9100)|limit_req zone=users_auth '; then
         die "conf/nginx.prod.conf changed: update module_conf in bench/lib.sh"
     fi
+    # the include files after the check: a tree (or --baseline-conf) may be
+    # under /tmp
+    sed -i "s|^\( *include \)/usr/share/ngx-users/conf/|\1${CONF_DIR:-$ROOT/conf}/|" "$conf"
     if [ -n "${JWT_KEYS:-}" ]; then
         # bench/run --keys (bench/keys.sh): a key set beside the secret, after the
         # check above, since its files are in $STATE (/tmp/)
@@ -168,12 +172,15 @@ module_conf() {  # SO
     echo "$conf"
 }
 
-module_start() {  # SO
+module_start() {  # SO [NAME PORT], as module_conf
+    local name=${2:-module} port=${3:-$MODULE_PORT} conf
+    # module_conf's die ends only its own subshell
+    conf=$(module_conf "$1" "$name" "$port") || exit 1
     DATABASE_URL=$MODULE_DB SECRET_KEY=$SECRET \
     FIRST_SUPERUSER_EMAIL=$ADMIN_EMAIL FIRST_SUPERUSER_PASSWORD=$ADMIN_PASSWORD \
-        nginx_start module "$(module_conf "$1")"
-    wait_status "http://127.0.0.1:$MODULE_PORT/readyz" 200 \
-        || die "the module is not ready: $(tail -5 "$STATE/module/logs/error.log")"
+        nginx_start "$name" "$conf"
+    wait_status "http://127.0.0.1:$port/readyz" 200 \
+        || die "nginx $name is not ready: $(tail -5 "$STATE/$name/logs/error.log")"
 }
 
 # The return-200 ceiling, padded to the byte length of the target's /healthz.

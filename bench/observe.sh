@@ -6,6 +6,7 @@
 
 AUDIT_OFF_PORT=$((18084 + PORT_OFFSET))   # the API again, with users_audit off
 SCRAPE_CEILING_PORT=$((18085 + PORT_OFFSET))  # return 200 of /metrics' size
+NO_METRICS_PORT=$((18086 + PORT_OFFSET))  # another instance, without the zone
 
 # Before the module starts: a server block that serves the same locations
 # with users_audit off, in the same workers, pool and database, so that the
@@ -72,23 +73,37 @@ observe_pair() {
     target module
 }
 
-# the module without any users_metrics location, so without the zone: no
-# request is counted
-metrics_off() {
-    nginx_stop module
-    METRICS_OFF=1 module_start "$SO"
-    observe_warm
+# GET /users/me from two instances at once on one database, each with half
+# the connections: this one, and one without any users_metrics location, so
+# without the zone (no request is counted). Both see the same load on the
+# same cores at the same moment: one after the other, with a restart between,
+# the ratio drifted by more than the 3 % the target allows.
+metrics_pair() {  # KEY SCENARIO
+    local key=$1 r half=$((CONNS / 2)) envs=()
+    local off=http://127.0.0.1:$NO_METRICS_PORT
+    # shellcheck disable=SC2086
+    eval "set -- ${SCENARIO[$2]}"
+    local ceiling=$1 expect=$2 method=$3 path=$4
+    shift 4
+    expand_envs "$@"
+    METRICS_OFF=1 MODULE_INCLUDE='' module_start "$SO" no-metrics "$NO_METRICS_PORT"
+    observe_warm "$off"
+    for ((r = 1; r <= (ROUNDS > 0 ? ROUNDS : 1); r++)); do
+        log "observe: $key, round $r (both at once)"
+        wrk_run "pair-$key" "c$r" "$method $path without metrics ($half of $CONNS connections)" \
+            "$half" "$DURATION" "$off$path" METHOD="$method" "${envs[@]}" \
+            -- ceiling="$ceiling" expect="$expect" &
+        wrk_run "pair-$key" "m$r" "$method $path with metrics ($half of $CONNS connections)" \
+            "$half" "$DURATION" "$URL$path" METHOD="$method" "${envs[@]}" \
+            -- ceiling="$ceiling" expect="$expect"
+        wait $! || true
+    done
+    nginx_stop no-metrics
 }
 
-metrics_on() {
-    nginx_stop module
-    module_start "$SO"
-    observe_warm
-}
-
-observe_warm() {
+observe_warm() {  # [BASE_URL]: the pool's connections open, its caches full
     env TOKENS_FILE="$TOKENS" wrk -t"$WRK_THREADS" -c"$CONNS" -d2s \
-        -s "$BENCH/wrk/api.lua" "$URL/users/me" > /dev/null
+        -s "$BENCH/wrk/api.lua" "${1:-$URL}/users/me" > /dev/null
     settle
 }
 
@@ -98,7 +113,7 @@ observe() {
         "URL=http://127.0.0.1:$AUDIT_OFF_PORT" "target module"
     observe_pair audit_register register \
         "URL=http://127.0.0.1:$AUDIT_OFF_PORT" "target module"
-    observe_pair metrics_users_me users_me metrics_off metrics_on
+    metrics_pair metrics_users_me users_me
 
     # the ceiling's body as long as the text /metrics has now; a reload
     # keeps the zone, so the text stays that long
