@@ -23,6 +23,9 @@ root=${TEST_NGINX_SERVROOT:-t/servroot}
 rm -rf "$root"*_valgrind
 
 export TEST_NGINX_USE_VALGRIND=1
+# one file at a time: each valgrind'd nginx takes a core to itself, and the
+# time factor below was set for that
+export TEST_JOBS=${TEST_JOBS:-1}
 # a request now takes seconds: each client read may wait that long
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
 # ... and the scenarios' timing checks and timeouts (t::lib::Scenario)
