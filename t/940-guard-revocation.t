@@ -176,6 +176,13 @@ sub session_token {
         time + 600, time, $sid, $id));
 }
 
+# the listeners' backends: the last statement each ran is the catch-up
+sub listener_count {
+    return users_sql("SELECT count(*) FROM pg_stat_activity WHERE query"
+                     . " LIKE '%FROM auth_changes%'"
+                     . " AND pid <> pg_backend_pid()");
+}
+
 sub end_session {
     users_sql("UPDATE sessions SET ended_at = now(),"
               . " refresh_expires_at = now() WHERE id = '$_[0]'");
@@ -262,6 +269,10 @@ subtest 'a session ended while the listeners are down' => sub {
        . join(', ', map { "$_ x$seen{$_}" } sort keys %seen) . ')');
     users_sql("ALTER DATABASE users CONNECTION LIMIT -1");
     wait_in_step($steps + 2, 'again after the session ended');
+    # A's too, before the next subtest kills them all again
+    my $deadline = time + 10 * time_factor();
+    sleep 0.05 while listener_count() < 4 && time < $deadline;
+    cmp_ok(listener_count(), '>=', 4, 'the listeners of both instances back');
     my ($after) = $b->read_log(length $before);
     like($after, qr/users state of user $id loaded: .* session ended:1/,
          'the database refused it while the listeners were down');
