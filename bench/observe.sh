@@ -52,52 +52,13 @@ $sets        return 200 "$vars";
 CONF
 }
 
-# observe_pair KEY SCENARIO OFF ON: ROUNDS rounds of SCENARIO (as
-# scenarios() declared it), the order alternating, "c" with OFF and "m"
-# with ON (shell commands that put the module in either state)
-observe_pair() {
-    local key=$1 scen=$2 off=$3 on=$4 r which order
-    # shellcheck disable=SC2086
-    eval "set -- ${SCENARIO[$scen]}"
-    for ((r = 1; r <= (ROUNDS > 0 ? ROUNDS : 1); r++)); do
-        log "observe: $key, round $r"
-        order=(off on)
-        [ $((r % 2)) = 1 ] || order=(on off)
-        for which in "${order[@]}"; do
-            case $which in
-            off) eval "$off"; measure_scenario "pair-$key" "c$r" "$@" ;;
-            on) eval "$on"; measure_scenario "pair-$key" "m$r" "$@" ;;
-            esac
-        done
-    done
-    target module
-}
-
-# GET /users/me from two instances at once on one database, each with half
-# the connections: this one, and one without any users_metrics location, so
-# without the zone (no request is counted). Both see the same load on the
-# same cores at the same moment: one after the other, with a restart between,
-# the ratio drifted by more than the 3 % the target allows.
-metrics_pair() {  # KEY SCENARIO
-    local key=$1 r half=$((CONNS / 2)) envs=()
+# The metrics' pair: a second instance on the same database, without any
+# users_metrics location, so without the zone (no request is counted)
+metrics_pair() {
     local off=http://127.0.0.1:$NO_METRICS_PORT
-    # shellcheck disable=SC2086
-    eval "set -- ${SCENARIO[$2]}"
-    local ceiling=$1 expect=$2 method=$3 path=$4
-    shift 4
-    expand_envs "$@"
     METRICS_OFF=1 MODULE_INCLUDE='' module_start "$SO" no-metrics "$NO_METRICS_PORT"
     observe_warm "$off"
-    for ((r = 1; r <= (ROUNDS > 0 ? ROUNDS : 1); r++)); do
-        log "observe: $key, round $r (both at once)"
-        wrk_run "pair-$key" "c$r" "$method $path without metrics ($half of $CONNS connections)" \
-            "$half" "$DURATION" "$off$path" METHOD="$method" "${envs[@]}" \
-            -- ceiling="$ceiling" expect="$expect" &
-        wrk_run "pair-$key" "m$r" "$method $path with metrics ($half of $CONNS connections)" \
-            "$half" "$DURATION" "$URL$path" METHOD="$method" "${envs[@]}" \
-            -- ceiling="$ceiling" expect="$expect"
-        wait $! || true
-    done
+    at_once pair-metrics_users_me "$OBSERVE_ROUNDS" users_me "$off" "without metrics"
     nginx_stop no-metrics
 }
 
@@ -108,12 +69,16 @@ observe_warm() {  # [BASE_URL]: the pool's connections open, its caches full
 }
 
 observe() {
+    local audit_off=http://127.0.0.1:$AUDIT_OFF_PORT
+    OBSERVE_ROUNDS=$((ROUNDS > 0 ? ROUNDS : 1))
     target module
-    observe_pair audit_put_profile_me put_profile_me \
-        "URL=http://127.0.0.1:$AUDIT_OFF_PORT" "target module"
-    observe_pair audit_register register \
-        "URL=http://127.0.0.1:$AUDIT_OFF_PORT" "target module"
-    metrics_pair metrics_users_me users_me
+    # the audit's pairs: the module's own workers, through its second
+    # server block (users_audit off) and its first
+    at_once pair-audit_put_profile_me "$OBSERVE_ROUNDS" put_profile_me \
+        "$audit_off" "users_audit off"
+    at_once pair-audit_register "$OBSERVE_ROUNDS" register "$audit_off" \
+        "users_audit off"
+    metrics_pair
 
     # the ceiling's body as long as the text /metrics has now; a reload
     # keeps the zone, so the text stays that long
