@@ -30,12 +30,11 @@ export MOCKEAGAIN=${MOCKEAGAIN:-rw}
 export TEST_NGINX_TIMEOUT=${TEST_NGINX_TIMEOUT:-30}
 # ... and the scenarios' timing checks and timeouts (t::lib::Scenario)
 export TEST_NGINX_TIME_FACTOR=${TEST_NGINX_TIME_FACTOR:-8}
-# the files mostly wait (for a byte at a time, for timeouts scaled by the
-# factor): a job more than there are cores, unless under valgrind's CPU
 if [ "$runner" != scripts/valgrind.sh ]; then
+    # the files mostly wait (for a byte at a time, for timeouts scaled by
+    # the factor): a job more than there are cores
     export TEST_JOBS=${TEST_JOBS:-$(($(nproc) + 1))}
-fi
-if [ "$runner" = scripts/valgrind.sh ]; then
+else
     # each of those calls on valgrind's CPU: the two slow-downs multiply
     # (1000 users as JSON, 250 kB each way a byte at a time: ~45 s)
     export TEST_NGINX_TIMEOUT=$((TEST_NGINX_TIMEOUT * 4))

@@ -52,7 +52,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# cluster SUFFIX: a migrated cluster in $tmp/pg$SUFFIX (a job's: -jN)
+# job N's suffix of its cluster and server root: none for the first (as
+# when there is one job), -jN for the others
+suffix() {
+    [ "$1" -eq 0 ] || echo "-j$1"
+}
+
+# cluster SUFFIX: a migrated cluster in $tmp/pg$SUFFIX
 cluster() {
     local dir=$tmp/pg$1
     clusters+=("$dir")
@@ -117,8 +123,8 @@ if [ "$jobs" -gt "${#files[@]}" ]; then
 fi
 
 if [ "$jobs" -le 1 ]; then
-    cluster ""
-    use_cluster ""
+    cluster "$(suffix 0)"
+    use_cluster "$(suffix 0)"
     prove "${inc[@]}" "$@"
     exit
 fi
@@ -136,9 +142,8 @@ run_job() {
     export TEST_NGINX_PORT=$((port + 100 * n))
     export TEST_NGINX_SERVER_PORT=$TEST_NGINX_PORT
     unset TEST_NGINX_CLIENT_PORT
-    export TEST_NGINX_SERVROOT=$servroot-j$n
-    [ "$n" -gt 0 ] || TEST_NGINX_SERVROOT=$servroot
-    use_cluster "-j$n"
+    export TEST_NGINX_SERVROOT=$servroot$(suffix "$n")
+    use_cluster "$(suffix "$n")"
     for i in "${!files[@]}"; do
         mkdir "$tmp/claim.$i" 2> /dev/null || continue
         f=${files[$i]}
@@ -161,7 +166,7 @@ run_job() {
 echo "test: ${#files[@]} files, $jobs jobs (TEST_JOBS), ports $port," \
     "$((port + 100)), ... and server roots $servroot, $servroot-j1, ..." >&2
 for n in $(seq 0 $((jobs - 1))); do
-    cluster "-j$n"
+    cluster "$(suffix "$n")"
 done
 pids=()
 for n in $(seq 0 $((jobs - 1))); do

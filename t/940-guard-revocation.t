@@ -177,10 +177,16 @@ sub session_token {
 }
 
 # the listeners' backends: the last statement each ran is the catch-up
-sub listener_count {
-    return users_sql("SELECT count(*) FROM pg_stat_activity WHERE query"
-                     . " LIKE '%FROM auth_changes%'"
-                     . " AND pid <> pg_backend_pid()");
+my $LISTENERS = "FROM pg_stat_activity WHERE query LIKE '%FROM auth_changes%'"
+    . " AND pid <> pg_backend_pid()";
+
+sub listener_count { users_sql("SELECT count(*) $LISTENERS") }
+
+# SQL run first in the same statement, then the kill; how many were killed
+sub kill_listeners {
+    my ($before) = @_;
+    return users_sql(($before // '') . "SELECT count(pg_terminate_backend(pid))"
+                     . " $LISTENERS");
 }
 
 sub end_session {
@@ -250,10 +256,7 @@ subtest 'a session ended while the listeners are down' => sub {
     # and kept from coming back (their role may connect no more; the pools'
     # connections stay) until both paths were seen: they try again within
     # a second, sooner than a request a byte at a time (mockeagain) ends
-    my $n = users_sql("ALTER DATABASE users CONNECTION LIMIT 0;"
-                      . " SELECT count(pg_terminate_backend(pid))"
-                      . " FROM pg_stat_activity WHERE query LIKE"
-                      . " '%FROM auth_changes%' AND pid <> pg_backend_pid()");
+    my $n = kill_listeners("ALTER DATABASE users CONNECTION LIMIT 0; ");
     ok($n >= 4, "the listeners of both instances killed ($n)");
     local $ENV{TEST_NGINX_PG_CONNINFO}
         = $ENV{TEST_NGINX_PG_CONNINFO} =~ s/\buser=\S+/user=postgres/r;
@@ -289,9 +292,7 @@ subtest 'a session ended while the listeners are down' => sub {
 
 subtest 'listeners killed with pg_terminate_backend' => sub {
     never_accepted_across(terminated => sub {
-        my $n = users_sql("SELECT count(pg_terminate_backend(pid))"
-                          . " FROM pg_stat_activity WHERE query LIKE"
-                          . " '%FROM auth_changes%' AND pid <> pg_backend_pid()");
+        my $n = kill_listeners();
         ok($n >= 4, "the listeners of both instances killed ($n)");
     });
     like(($b->read_log(0))[0], qr/revocation listener down/,
