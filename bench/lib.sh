@@ -183,6 +183,19 @@ module_start() {  # SO [NAME PORT], as module_conf
         || die "nginx $name is not ready: $(tail -5 "$STATE/$name/logs/error.log")"
 }
 
+# pair_start ROUND START_A START_B: the two instances of a pair anew, by
+# the functions that start each, A first in odd rounds and B in even ones;
+# the caller warms them up and then waits for pair_settle
+pair_start() {
+    if [ $(($1 % 2)) = 1 ]; then "$2"; "$3"; else "$3"; "$2"; fi
+}
+
+# pair_settle NAME...: each instance idle (settle), as after a measurement
+pair_settle() {
+    local name
+    for name; do TARGET=$name settle; done
+}
+
 # The return-200 ceiling, padded to the byte length of the target's /healthz.
 ceiling_start() {  # TARGET_URL
     local want have pad=0
@@ -257,9 +270,10 @@ prepare_target() {
 
 worker_pids() {
     case $TARGET in
-    module|ceiling) pgrep -P "$(cat "$STATE/$TARGET/nginx.pid")" -f 'nginx: worker process' ;;
     # uvicorn's workers are multiprocessing children of its master
-    peer)   pgrep -P "$PEER_PID" -f 'multiprocessing.spawn' ;;
+    peer) pgrep -P "$PEER_PID" -f 'multiprocessing.spawn' ;;
+    # the module, the ceiling, or another instance of the module by name
+    *)    pgrep -P "$(cat "$STATE/$TARGET/nginx.pid")" -f 'nginx: worker process' ;;
     esac
 }
 

@@ -7,6 +7,7 @@
 AUDIT_OFF_PORT=$((18084 + PORT_OFFSET))   # the API again, with users_audit off
 SCRAPE_CEILING_PORT=$((18085 + PORT_OFFSET))  # return 200 of /metrics' size
 NO_METRICS_PORT=$((18086 + PORT_OFFSET))  # another instance, without the zone
+# METRICS_PORT (18089), the instance with it: metrics_pair
 
 # Before the module starts: a server block that serves the same locations
 # with users_audit off, in the same workers, pool and database, so that the
@@ -52,19 +53,31 @@ $sets        return 200 "$vars";
 CONF
 }
 
-# The metrics' pair: a second instance on the same database, without any
-# users_metrics location, so without the zone (no request is counted)
-metrics_pair() {
-    local off=http://127.0.0.1:$NO_METRICS_PORT
+# The metrics' pair: two more instances of this build on the same
+# database, one with the zone and one without any users_metrics location
+# (so no request is counted), both started anew each round
+METRICS_PORT=$((18089 + PORT_OFFSET))
+metrics_on_start() {
+    nginx_stop metrics
+    MODULE_INCLUDE='' module_start "$SO" metrics "$METRICS_PORT"
+}
+metrics_off_start() {
+    nginx_stop no-metrics
     METRICS_OFF=1 MODULE_INCLUDE='' module_start "$SO" no-metrics "$NO_METRICS_PORT"
-    observe_warm "$off"
-    at_once pair-metrics_users_me "$OBSERVE_ROUNDS" users_me "$off" "without metrics"
+}
+metrics_round() { pair_start "$1" metrics_on_start metrics_off_start; }
+metrics_pair() {
+    PAIR_URL=http://127.0.0.1:$METRICS_PORT PAIR_NAMES="metrics no-metrics" \
+        at_once pair-metrics_users_me \
+        "$OBSERVE_ROUNDS" users_me "http://127.0.0.1:$NO_METRICS_PORT" \
+        "without metrics" metrics_round
+    nginx_stop metrics
     nginx_stop no-metrics
 }
 
-observe_warm() {  # [BASE_URL]: the pool's connections open, its caches full
+observe_warm() {  # the pool's connections open, its caches full
     env TOKENS_FILE="$TOKENS" wrk -t"$WRK_THREADS" -c"$CONNS" -d2s \
-        -s "$BENCH/wrk/api.lua" "${1:-$URL}/users/me" > /dev/null
+        -s "$BENCH/wrk/api.lua" "$URL/users/me" > /dev/null
     settle
 }
 
