@@ -4,8 +4,9 @@
  *
  * The body of POST /auth/refresh through the JSON validator with the
  * refresh schema: {"refresh_token": string}, required, not null, no
- * length bounds; then the token's shape (43 characters of base64url,
- * ngx_http_users_refresh_token_shape(), what
+ * length bounds; then the token's shape and the session id it carries
+ * (64 characters of base64url, the id its first 16 bytes:
+ * ngx_http_users_refresh_token_session(), what
  * ngx_http_users_session_refresh_grant() asks before any round trip),
  * against an independent reading.
  *
@@ -33,15 +34,45 @@
 #define FUZZ_TOKEN_MAX  4096
 
 
-/* 43 characters, each of A-Z a-z 0-9 - _, read with the C library */
-static ngx_uint_t
-fuzz_refresh_shape(ngx_str_t *token)
+static const char  fuzz_b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+
+/*
+ * 64 characters, each of A-Z a-z 0-9 - _, read with the C library; the
+ * session id, the first 16 of the 48 bytes they stand for, at session:
+ * each group of 4 characters is 24 bits, 3 bytes (RFC 4648 section 5)
+ */
+static ngx_int_t
+fuzz_refresh_session(ngx_str_t *token, u_char *session)
 {
-    return token->len == 43
-           && strspn((char *) token->data,
-                     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                     "0123456789-_")
-              == 43;
+    u_char    bytes[18];
+    size_t    g, k;
+    uint32_t  v, c;
+
+    if (token->len != 64
+        || strspn((char *) token->data, fuzz_b64url) != 64)
+    {
+        return NGX_DECLINED;
+    }
+
+    for (g = 0; g < 6; g++) {
+        v = 0;
+
+        for (k = 0; k < 4; k++) {
+            c = (uint32_t) (strchr(fuzz_b64url, token->data[4 * g + k])
+                            - fuzz_b64url);
+            v = v << 6 | c;
+        }
+
+        bytes[3 * g] = (u_char) (v >> 16);
+        bytes[3 * g + 1] = (u_char) (v >> 8);
+        bytes[3 * g + 2] = (u_char) v;
+    }
+
+    memcpy(session, bytes, 16);
+
+    return NGX_OK;
 }
 
 
@@ -176,6 +207,8 @@ static ngx_int_t
 fuzz_validate(ngx_pool_t *pool, ngx_str_t *body, ngx_http_users_value_t *v,
     ngx_array_t **errs)
 {
+    u_char                   session[NGX_HTTP_USERS_UUID_SIZE];
+    u_char                   plain[NGX_HTTP_USERS_UUID_SIZE];
     ngx_int_t                rc;
     ngx_uint_t               i;
     ngx_array_t             *errors;
@@ -219,9 +252,13 @@ fuzz_validate(ngx_pool_t *pool, ngx_str_t *body, ngx_http_users_value_t *v,
                      "a NUL in the token");
         fuzz_require(fuzz_utf8(v->str.data, v->str.len, NULL) >= 0,
                      "the token is not UTF-8");
-        fuzz_require(ngx_http_users_refresh_token_shape(&v->str)
-                     == fuzz_refresh_shape(&v->str),
+        rc = ngx_http_users_refresh_token_session(&v->str, session);
+        fuzz_require(rc == fuzz_refresh_session(&v->str, plain),
                      "the token's shape differs from a plain reading");
+        fuzz_require(rc != NGX_OK
+                     || memcmp(session, plain, sizeof(session)) == 0,
+                     "the token's session differs from a plain reading");
+        rc = NGX_OK;
     }
 
     *errs = errors;

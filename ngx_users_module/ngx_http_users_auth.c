@@ -615,7 +615,7 @@ static ngx_int_t
 ngx_http_users_login_start(ngx_http_request_t *r)
 {
     u_char                      *p;
-    ngx_str_t                    params[11];
+    ngx_str_t                    params[12];
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_login_t      *login;
     ngx_http_users_main_conf_t  *umcf;
@@ -626,7 +626,7 @@ ngx_http_users_login_start(ngx_http_request_t *r)
 
     ngx_memzero(params, sizeof(params));
 
-    if (ngx_http_users_session_new(r, &login->refresh) != NGX_OK
+    if (ngx_http_users_session_new(r, NULL, &login->refresh) != NGX_OK
         || ngx_http_users_audit_agent(r, &params[5]) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -658,7 +658,9 @@ ngx_http_users_login_start(ngx_http_request_t *r)
         params[10] = ctx->task->new_hash;
     }
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_SETTLE, 11,
+    params[11] = login->refresh.sid;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_LOGIN_SETTLE, 12,
                                 params, ngx_http_users_login_token);
 }
 

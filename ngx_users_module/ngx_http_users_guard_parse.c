@@ -196,29 +196,31 @@ ngx_http_users_notify_parse(u_char *text, size_t len,
 
 
 /*
- * A refresh token as the module writes them: 43 characters of base64url,
- * 256 bits.  Anything else is no token of ours and costs no round trip.
+ * A refresh token as the module writes them: 64 characters of base64url,
+ * its session's id and 256 random bits.  Anything else is no token of ours
+ * and costs no round trip.  session gets the id's 16 bytes.
  */
 
-ngx_uint_t
-ngx_http_users_refresh_token_shape(ngx_str_t *token)
+ngx_int_t
+ngx_http_users_refresh_token_session(ngx_str_t *token, u_char *session)
 {
-    u_char      c;
-    ngx_uint_t  i;
+    u_char     bytes[NGX_HTTP_USERS_REFRESH_BYTES];
+    ngx_str_t  decoded;
 
     if (token->len != NGX_HTTP_USERS_REFRESH_LEN) {
-        return 0;
+        return NGX_DECLINED;
     }
 
-    for (i = 0; i < token->len; i++) {
-        c = token->data[i];
+    decoded.data = bytes;
 
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-              || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
-        {
-            return 0;
-        }
+    /* a '=' ends the decoding early: the length tells */
+    if (ngx_decode_base64url(&decoded, token) != NGX_OK
+        || decoded.len != sizeof(bytes))
+    {
+        return NGX_DECLINED;
     }
 
-    return 1;
+    ngx_memcpy(session, bytes, NGX_HTTP_USERS_UUID_SIZE);
+
+    return NGX_OK;
 }

@@ -29,7 +29,8 @@
 /* request ids: 1 to 128 characters of A-Z a-z 0-9 . _ : - */
 #define NGX_HTTP_USERS_REQUEST_ID_MAX 128
 
-#define NGX_HTTP_USERS_MAX_PARAMS     12
+/* the most a statement of ngx_http_users_sql[] takes, users_login_settle */
+#define NGX_HTTP_USERS_MAX_PARAMS     13
 
 #define NGX_HTTP_USERS_UNPROCESSABLE       422
 #define NGX_HTTP_USERS_HEADERS_TOO_LARGE   431
@@ -774,18 +775,28 @@ typedef enum {
     NGX_HTTP_USERS_STARTED_EXPIRES_IN
 } ngx_http_users_started_col_e;
 
-/* a refresh token's text: 256 bits in base64url, unpadded */
-#define NGX_HTTP_USERS_REFRESH_LEN    43
+/*
+ * A refresh token: its session's id, so that a rotation finds the row by
+ * its primary key and rewrites no indexed column (a HOT update), and 256
+ * random bits; its text is their base64url, unpadded.
+ */
+#define NGX_HTTP_USERS_REFRESH_BYTES  (NGX_HTTP_USERS_UUID_SIZE + 32)
+#define NGX_HTTP_USERS_REFRESH_LEN    64
 
-/* a refresh token and its SHA-256 as a bytea parameter, NUL-terminated */
+_Static_assert(NGX_HTTP_USERS_REFRESH_LEN == NGX_HTTP_USERS_REFRESH_BYTES / 3
+                                             * 4,
+               "a refresh token's bytes are whole base64 groups");
+
+/* a refresh token, its SHA-256 (bytea) and its session's id (uuid) */
 typedef struct {
     ngx_str_t                 token;
     ngx_str_t                 hash;
+    ngx_str_t                 sid;
 } ngx_http_users_refresh_t;
 
 ngx_int_t ngx_http_users_session_init(ngx_conf_t *cf,
     ngx_http_users_main_conf_t *umcf);
-ngx_int_t ngx_http_users_session_new(ngx_http_request_t *r,
+ngx_int_t ngx_http_users_session_new(ngx_http_request_t *r, u_char *session,
     ngx_http_users_refresh_t *rt);
 ngx_int_t ngx_http_users_session_answer(ngx_http_request_t *r, int64_t user,
     ngx_int_t version, ngx_str_t *sid, ngx_str_t *refresh,
@@ -854,7 +865,8 @@ void ngx_http_users_revocation_reset(ngx_http_users_main_conf_t *umcf);
 
 /* ngx_http_users_guard_parse.c: the guard's inputs, as plain functions */
 ngx_int_t ngx_http_users_uuid_parse(u_char *text, size_t len, u_char *uuid);
-ngx_uint_t ngx_http_users_refresh_token_shape(ngx_str_t *token);
+ngx_int_t ngx_http_users_refresh_token_session(ngx_str_t *token,
+    u_char *session);
 u_char *ngx_http_users_uuid_text(u_char *dst, u_char *uuid);
 ngx_int_t ngx_http_users_parse_number(ngx_str_t *s, int64_t *value);
 ngx_int_t ngx_http_users_notify_parse(u_char *text, size_t len,

@@ -723,19 +723,32 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
     ngx_uint_t n, ngx_str_t *params, ngx_http_users_handler_pt resume)
 {
     ngx_uint_t                   i, k;
+    ngx_http_users_sql_t        *sql;
     ngx_http_users_ctx_t        *ctx;
     ngx_http_users_pg_op_t      *op;
     ngx_http_users_main_conf_t  *umcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
+    sql = &ngx_http_users_sql[stmt];
+
+    /* a statement and its caller out of step: never past op->values */
+    if ((sql->caller ? 2 : 0) + n + (sql->audit ? 1 : 0)
+        != (ngx_uint_t) sql->nparams
+        || sql->nparams > NGX_HTTP_USERS_MAX_PARAMS)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "users: \"%V\" takes %d parameters, %ui given",
+                      &sql->name, sql->nparams, n);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     op = &ctx->pg;
     ngx_memzero(op, sizeof(ngx_http_users_pg_op_t));
 
     k = 0;
 
-    if (ngx_http_users_sql[stmt].caller) {
+    if (sql->caller) {
         op->values[k++] = (const char *) ctx->user_id_text.data;
         op->values[k++] = (const char *) ctx->version_text.data;
     }
@@ -744,7 +757,7 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
         op->values[k++] = (const char *) params[i].data;
     }
 
-    if (ngx_http_users_sql[stmt].audit) {
+    if (sql->audit) {
         if (ngx_http_users_audit_context(r, &op->values[k++]) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -762,7 +775,7 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users query \"%V\" parked, %ui params",
-                   &ngx_http_users_sql[stmt].name, k);
+                   &sql->name, k);
 
     ngx_http_users_pg_run(umcf->pg_pool, op);
 

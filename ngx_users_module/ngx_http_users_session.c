@@ -4,10 +4,10 @@
  *
  * Sessions (sql/0007_sessions.sql): the refresh token a login hands out,
  * its rotation, the grace window and reuse detection, and the routes that
- * list and end sessions.  A refresh token is 256 random bits; PostgreSQL
- * keeps only its SHA-256, and, for the grace window, the token that
- * replaced it sealed with a key derived from the signing key, which every
- * instance holds and the database never sees.
+ * list and end sessions.  A refresh token is its session's id and 256
+ * random bits; PostgreSQL keeps only its SHA-256, and, for the grace
+ * window, the token that replaced it sealed with a key derived from the
+ * signing key, which every instance holds and the database never sees.
  */
 
 
@@ -17,8 +17,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-
-#define NGX_HTTP_USERS_REFRESH_BYTES  32
 
 /* nonce || ciphertext || tag of a refresh token's text */
 #define NGX_HTTP_USERS_SEALED_LEN                                             \
@@ -167,26 +165,50 @@ ngx_http_users_session_init(ngx_conf_t *cf, ngx_http_users_main_conf_t *umcf)
 }
 
 
-/* a fresh refresh token and its hash */
+/*
+ * A fresh refresh token and its hash: of the session whose id's 16 bytes
+ * are at session, or of a new session (a random, version 4 uuid) when
+ * session is NULL
+ */
 
 ngx_int_t
-ngx_http_users_session_new(ngx_http_request_t *r, ngx_http_users_refresh_t *rt)
+ngx_http_users_session_new(ngx_http_request_t *r, u_char *session,
+    ngx_http_users_refresh_t *rt)
 {
     u_char     bytes[NGX_HTTP_USERS_REFRESH_BYTES];
     ngx_str_t  raw;
 
-    rt->token.data = ngx_pnalloc(r->pool, NGX_HTTP_USERS_REFRESH_LEN + 1);
-    if (rt->token.data == NULL) {
-        return NGX_ERROR;
+    if (session) {
+        ngx_memcpy(bytes, session, NGX_HTTP_USERS_UUID_SIZE);
+
+    } else {
+        randombytes_buf(bytes, NGX_HTTP_USERS_UUID_SIZE);
+
+        /* RFC 9562: the version and variant bits */
+        bytes[6] = (u_char) ((bytes[6] & 0x0f) | 0x40);
+        bytes[8] = (u_char) ((bytes[8] & 0x3f) | 0x80);
     }
 
-    randombytes_buf(bytes, sizeof(bytes));
+    randombytes_buf(bytes + NGX_HTTP_USERS_UUID_SIZE,
+                    sizeof(bytes) - NGX_HTTP_USERS_UUID_SIZE);
+
+    rt->token.data = ngx_pnalloc(r->pool, NGX_HTTP_USERS_REFRESH_LEN + 1);
+    rt->sid.data = ngx_pnalloc(r->pool, NGX_HTTP_USERS_UUID_LEN + 1);
+
+    if (rt->token.data == NULL || rt->sid.data == NULL) {
+        sodium_memzero(bytes, sizeof(bytes));
+        return NGX_ERROR;
+    }
 
     raw.data = bytes;
     raw.len = sizeof(bytes);
 
     ngx_encode_base64url(&rt->token, &raw);
     rt->token.data[rt->token.len] = '\0';
+
+    rt->sid.len = ngx_http_users_uuid_text(rt->sid.data, bytes)
+                  - rt->sid.data;
+    rt->sid.data[rt->sid.len] = '\0';
 
     sodium_memzero(bytes, sizeof(bytes));
 
@@ -378,7 +400,8 @@ ngx_http_users_session_refresh(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_users_session_refresh_grant(ngx_http_request_t *r, ngx_str_t *token)
 {
-    ngx_str_t                     params[4];
+    u_char                        session[NGX_HTTP_USERS_UUID_SIZE];
+    ngx_str_t                     params[5];
     ngx_http_users_ctx_t         *ctx;
     ngx_http_users_refreshing_t  *rf;
     ngx_http_users_main_conf_t   *umcf;
@@ -386,7 +409,10 @@ ngx_http_users_session_refresh_grant(ngx_http_request_t *r, ngx_str_t *token)
     ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
     umcf = ngx_http_get_module_main_conf(r, ngx_http_users_module);
 
-    if (!ngx_http_users_refresh_token_shape(token)) {
+    if (ngx_http_users_refresh_token_session(token, session) != NGX_OK) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "users refresh: not a token of ours");
+
         return ngx_http_users_session_invalid(r,
                                        NGX_HTTP_USERS_METRIC_REFRESH_INVALID);
     }
@@ -399,7 +425,7 @@ ngx_http_users_session_refresh_grant(ngx_http_request_t *r, ngx_str_t *token)
     ctx->data = rf;
 
     if (ngx_http_users_session_hash(r->pool, token, &rf->presented) != NGX_OK
-        || ngx_http_users_session_new(r, &rf->next) != NGX_OK
+        || ngx_http_users_session_new(r, session, &rf->next) != NGX_OK
         || ngx_http_users_session_seal(r, &rf->next.token, &params[2])
            != NGX_OK)
     {
@@ -417,7 +443,10 @@ ngx_http_users_session_refresh_grant(ngx_http_request_t *r, ngx_str_t *token)
     params[3].len = ngx_sprintf(params[3].data, "%T%Z", umcf->refresh_ttl)
                     - params[3].data - 1;
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REFRESH, 4, params,
+    /* the successor's id is the presented token's */
+    params[4] = rf->next.sid;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REFRESH, 5, params,
                                 ngx_http_users_session_rotated);
 }
 
@@ -425,7 +454,7 @@ ngx_http_users_session_refresh_grant(ngx_http_request_t *r, ngx_str_t *token)
 static ngx_int_t
 ngx_http_users_session_rotated(ngx_http_request_t *r)
 {
-    ngx_str_t                     params[2];
+    ngx_str_t                     params[3];
     ngx_http_users_ctx_t         *ctx;
     ngx_http_users_refreshing_t  *rf;
     ngx_http_users_main_conf_t   *umcf;
@@ -459,7 +488,9 @@ ngx_http_users_session_rotated(ngx_http_request_t *r)
     params[1].len = ngx_sprintf(params[1].data, "%T%Z", umcf->refresh_grace)
                     - params[1].data - 1;
 
-    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REFRESH_REPLAY, 2,
+    params[2] = rf->next.sid;
+
+    return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_REFRESH_REPLAY, 3,
                                 params, ngx_http_users_session_replayed);
 }
 

@@ -39,15 +39,16 @@
  * A login's session ($1 the caller's id and $2 its token version, so that
  * a password changed since it was verified starts none; $3 the refresh
  * token's hash; $4, $5 the session's and the token's lifetimes in
- * seconds; $6 the user agent; $7 the address), and two sessions past
+ * seconds; $6 the user agent; $7 the address; $12 its id, which the
+ * refresh token carries), and two sessions past
  * their end for longer than $8 seconds (an access token's lifetime, so
  * that a session's missing row means it ended) purged with it: no timer,
  * no table scan.
  */
 #define NGX_HTTP_USERS_SESSION_START                                          \
-    " started AS (INSERT INTO sessions (user_id, expires_at,"                 \
+    " started AS (INSERT INTO sessions (id, user_id, expires_at,"             \
     " refresh_expires_at, user_agent, ip, refresh_hash)"                      \
-    " SELECT id, now() + $4::integer * interval '1 second',"                  \
+    " SELECT $12::uuid, id, now() + $4::integer * interval '1 second',"       \
     " now() + least($4::integer, $5::integer) * interval '1 second',"         \
     " $6::text, $7::text, $3::bytea FROM users"                               \
     " WHERE id = $1::bigint AND token_version = $2::integer AND is_active"     \
@@ -198,11 +199,11 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
       " SELECT 'login_succeeded', $1::bigint, $1::bigint,"
       " jsonb_build_object('session_id', id)"
-      NGX_HTTP_USERS_AUDIT_CONTEXT("$12")
-      " FROM started WHERE" NGX_HTTP_USERS_AUDIT_ON("$12") ")"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$13")
+      " FROM started WHERE" NGX_HTTP_USERS_AUDIT_ON("$13") ")"
       " SELECT id," NGX_HTTP_USERS_EXPIRES_IN("refresh_expires_at")
       " FROM started",
-      12, 0, 1 },
+      13, 0, 1 },
 
     /* a taken email is 23505, never a race */
     [NGX_HTTP_USERS_SQL_REGISTER] =
@@ -248,11 +249,13 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       5, 1, 1 },
 
     /*
-     * Rotation, a compare-and-swap on the presented token's hash ($1): of
-     * two refreshes of one token, one finds it and the other waits for the
+     * Rotation, a compare-and-swap on the presented token's hash ($1) in
+     * the row of its session ($5, the id the token carries): of two
+     * refreshes of one token, one finds it and the other waits for the
      * row, finds it changed and gets no row.  $2 the new token's hash, $3
      * the new token sealed (for the grace window), $4 the new token's
-     * lifetime.  Columns: ngx_http_users_refresh_col_e.
+     * lifetime.  No column it sets is indexed, so the update is HOT.
+     * Columns: ngx_http_users_refresh_col_e.
      */
     [NGX_HTTP_USERS_SQL_REFRESH] =
     { ngx_string("users_refresh"),
@@ -261,15 +264,15 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " rotated_at = now(), last_used_at = now(),"
       " refresh_expires_at = least(now() + $4::integer * interval '1 second',"
       " s.expires_at)"
-      " FROM users u WHERE s.refresh_hash = $1::bytea"
+      " FROM users u WHERE s.id = $5::uuid AND s.refresh_hash = $1::bytea"
       " AND s.ended_at IS NULL AND s.refresh_expires_at > now()"
       " AND u.id = s.user_id AND u.is_active"
       " RETURNING s.id, u.id, u.token_version,"
       NGX_HTTP_USERS_EXPIRES_IN("s.refresh_expires_at") ", true, NULL",
-      4, 0, 0 },
+      5, 0, 0 },
 
     /*
-     * The token was not current: its session rotated it ($1, now its
+     * The token was not current: its session ($3) rotated it ($1, now its
      * prev_hash).  Run after NGX_HTTP_USERS_SQL_REFRESH, so that a rotation
      * that won a race is seen.  Inside the grace window ($2 seconds since
      * the rotation) the sealed successor is answered again; after it, the
@@ -280,7 +283,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
     { ngx_string("users_refresh_replay"),
       "WITH s AS (SELECT id, user_id, successor, refresh_expires_at,"
       " rotated_at > now() - $2::integer * interval '1 second' AS grace"
-      " FROM sessions WHERE prev_hash = $1::bytea AND "
+      " FROM sessions WHERE id = $3::uuid AND prev_hash = $1::bytea AND "
       NGX_HTTP_USERS_SESSION_LIVE " FOR UPDATE),"
       " ended AS (" NGX_HTTP_USERS_SESSION_END("'reuse'")
       " WHERE id IN (SELECT id FROM s WHERE NOT grace)"
@@ -288,12 +291,12 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " audited AS (" NGX_HTTP_USERS_AUDIT_INTO
       " SELECT 'refresh_reuse_detected', NULL::bigint, user_id,"
       " jsonb_build_object('session_id', id)"
-      NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
-      " FROM ended WHERE" NGX_HTTP_USERS_AUDIT_ON("$3") ")"
+      NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
+      " FROM ended WHERE" NGX_HTTP_USERS_AUDIT_ON("$4") ")"
       " SELECT s.id, u.id, u.token_version,"
       NGX_HTTP_USERS_EXPIRES_IN("s.refresh_expires_at") ", s.grace,"
       " s.successor FROM s JOIN users u ON u.id = s.user_id AND u.is_active",
-      3, 0, 1 },
+      4, 0, 1 },
 
     /* GET /auth/sessions: $3 the caller's session, if its token has one */
     [NGX_HTTP_USERS_SQL_SESSIONS_LIST] =

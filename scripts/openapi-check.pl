@@ -432,7 +432,7 @@ my $rotated = sub {
     my ($old) = @_;
     return sub {
         my ($b) = @_;
-        return length($b->{refresh_token} // '') != 43 ? ('refresh_token is not 43 characters')
+        return length($b->{refresh_token} // '') != 64 ? ('refresh_token is not 64 characters')
              : $b->{refresh_token} eq $old ? ('refresh_token was not rotated') : ();
     };
 };
@@ -442,9 +442,9 @@ my $t = call(POST => '/auth/refresh', json => {refresh_token => $refresh}, expec
 $t = call(POST => '/auth/login', form => {grant_type => 'refresh_token', refresh_token => $refresh},
           expect => 200, as => 'the refresh grant', also => $rotated->($refresh));
 ($token, $refresh) = @$t{qw(access_token refresh_token)} if $t;
-call(POST => '/auth/refresh', json => {refresh_token => 'A' x 43}, expect => 401,
+call(POST => '/auth/refresh', json => {refresh_token => 'A' x 64}, expect => 401,
      as => 'an unknown token');
-call(POST => '/auth/login', form => {grant_type => 'refresh_token', refresh_token => 'A' x 43},
+call(POST => '/auth/login', form => {grant_type => 'refresh_token', refresh_token => 'A' x 64},
      expect => 401, as => 'the refresh grant of an unknown token');
 call(POST => '/auth/refresh', json => {}, expect => 422, as => 'no refresh_token');
 my $sessions = call(GET => '/auth/sessions', token => $token, expect => 200, also => sub {

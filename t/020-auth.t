@@ -170,7 +170,7 @@ Content-Type: application/x-www-form-urlencoded
 --- response_headers
 Cache-Control: no-store
 --- response_body_like chomp
-^\{"access_token":"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+","token_type":"bearer","expires_in":1800,"refresh_token":"[A-Za-z0-9_-]{43}","refresh_expires_in":604800\}$
+^\{"access_token":"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+","token_type":"bearer","expires_in":1800,"refresh_token":"[A-Za-z0-9_-]{64}","refresh_expires_in":604800\}$
 --- no_error_log
 [error]
 

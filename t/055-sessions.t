@@ -35,12 +35,26 @@ our $form = "Content-Type: application/x-www-form-urlencoded";
 # one user per block (or per role in a block); $id{name} is its id
 our %id = map { $_ => users_fixture(email => "sess-$_\@example.com") } qw(
     shape cur rot form race reuse local others global noscope del stranger
-    victim victim2 deact pw legacy legacy2 ttl ttlnew expiry seal
+    victim victim2 deact pw legacy legacy2 ttl ttlnew expiry seal splice
+    splice2
 );
 our %tok = map { $_ => users_token($id{$_}) } qw(del legacy legacy2 victim2);
 
-# a refresh token nobody was given
-our $unknown_rt = users_b64url(join '', map { chr int rand 256 } 1 .. 32);
+# a refresh token nobody was given: a session id and 256 bits, all random
+our $unknown_rt = users_b64url(join '', map { chr int rand 256 } 1 .. 48);
+
+# A refresh token's bytes: its session's id (16) and its secret (32).
+sub rt_bytes {
+    my ($rt) = @_;
+    (my $b64 = $rt // '') =~ tr{-_}{+/};
+    return MIME::Base64::decode_base64($b64);
+}
+
+# The uuid text of a refresh token's first 16 bytes.
+sub rt_sid {
+    my $hex = unpack 'H32', rt_bytes($_[0]);
+    return join '-', unpack 'a8 a4 a4 a4 a12', $hex;
+}
 
 our $UA = 'sessions-test/1.0';
 our $S = '\s*:\s*';    # between a key and its value, whatever the spacing
@@ -77,7 +91,7 @@ sub b64_containing {
 }
 
 # The login answer (password or refresh grant): a JWT whose sid is $sid
-# (any, when undef), a bearer type, its lifetime, a refresh token of 43
+# (any, when undef), a bearer type, its lifetime, a refresh token of 64
 # base64url characters that is not $old, and the refresh token's lifetime
 # ($refresh_in seconds, when given).
 sub pair_re {
@@ -94,7 +108,7 @@ sub pair_re {
         . '(?=.*"access_token"' . $S . '"[A-Za-z0-9_-]+\.' . $payload . '\.[A-Za-z0-9_-]+")'
         . '(?=.*"token_type"' . $S . '"bearer")'
         . '(?=.*"expires_in"' . $S . '\d+)'
-        . '(?=.*"refresh_token"' . $S . '"' . $not_old . '[A-Za-z0-9_-]{43}")'
+        . '(?=.*"refresh_token"' . $S . '"' . $not_old . '[A-Za-z0-9_-]{64}")'
         . '(?=.*"refresh_expires_in"' . $S . $refresh_in . '\b)'
         . '.*\}$';
     return qr/$re/s;
@@ -113,12 +127,12 @@ sub refresh_body { qq({"refresh_token":"$_[0]"}) }
 
 repeat_each(1);
 
-# Assertions: 3 per request (status, body, one error log pattern), 64
-# requests (TEST 17 makes six, TEST 10, 11 and 16 five, TEST 9, 12, 15 and
-# 18 four, TEST 13 and 22 three, TEST 3, 4, 7, 8, 14, 19, 21 and 23 two,
-# the others one); TEST 6 also checks a header; the session-making phase
-# below checks 9 things before the blocks run.
-plan tests => repeat_each() * (3 * 64 + 1) + 9;
+# Assertions: 3 per request (status, body, one error log pattern), 68
+# requests (TEST 17 makes six, TEST 10, 11 and 16 five, TEST 9, 12, 15,
+# 18 and 24 four, TEST 13 and 22 three, TEST 3, 4, 7, 8, 14, 19, 21 and 23
+# two, the others one); TEST 6 also checks a header; the session-making
+# phase below checks 10 things before the blocks run.
+plan tests => repeat_each() * (3 * 68 + 1) + 10;
 
 
 # ---- the sessions the blocks use, made through the API -----------------
@@ -184,9 +198,11 @@ t::lib::Scenario::start_nginx(root => $prep_root,
         . int(10 * t::lib::Scenario::time_factor()) . "s;\n");
 
 $s{cur} = prep_login('cur');
-Test::More::like($s{cur}{refresh_token} // '', qr/^[A-Za-z0-9_-]{43}$/,
-    'login: refresh_token is 43 base64url characters');
+Test::More::like($s{cur}{refresh_token} // '', qr/^[A-Za-z0-9_-]{64}$/,
+    'login: refresh_token is 64 base64url characters');
 Test::More::like($s{cur}{sid}, qr/^$uuid_re$/, 'login: the access token has a sid, a uuid');
+Test::More::is(rt_sid($s{cur}{refresh_token}), $s{cur}{sid},
+    'login: the refresh token carries its session\'s id, the sid');
 Test::More::ok(($s{cur}{refresh_expires_in} // 0) > 3590
                && $s{cur}{refresh_expires_in} <= 3600,
     'login under users_session_ttl 1h: refresh_expires_in is at most the'
@@ -199,6 +215,7 @@ $s{others2} = prep_login('others');
 $s{others3} = prep_login('others');
 $s{stranger} = prep_login('stranger');
 $s{deact} = prep_login('deact');
+$s{$_} = prep_login($_) for qw(splice splice2);
 
 # 20 refreshes of one token at once, all inside the grace window
 $s{race} = prep_login('race');
@@ -649,5 +666,27 @@ qr/^\[\{(?=[^{}]*"id"$::S"\Q$::s{expiry}{sid}\E")(?=[^{}]*"expires_at"$::S"$::ex
 [200, 200]
 --- response_body_like eval
 [qr/"email"$::S"sess-legacy\@example\.com"/, qr/^\[\]$/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: a refresh token names its session: the old shape, another session's id with this secret and this id with another's secret are 401, and the token still refreshes
+--- request eval
+["POST /auth/refresh\n" . ::refresh_body(substr $::s{splice}{refresh_token}, 0, 43),
+ "POST /auth/refresh\n" . ::refresh_body(::users_b64url(
+     substr(::rt_bytes($::s{splice2}{refresh_token}), 0, 16)
+     . substr(::rt_bytes($::s{splice}{refresh_token}), 16))),
+ "POST /auth/refresh\n" . ::refresh_body(::users_b64url(
+     substr(::rt_bytes($::s{splice}{refresh_token}), 0, 16)
+     . substr(::rt_bytes($::s{splice2}{refresh_token}), 16))),
+ "POST /auth/refresh\n" . ::refresh_body($::s{splice}{refresh_token})]
+--- more_headers eval
+$::json
+--- error_code eval
+[401, 401, 401, 200]
+--- response_body_like eval
+[qr/^\Q$::invalid_rt\E$/, qr/^\Q$::invalid_rt\E$/, qr/^\Q$::invalid_rt\E$/,
+ ::pair_re(sid => $::s{splice}{sid}, old => $::s{splice}{refresh_token})]
 --- no_error_log
 [error]

@@ -275,7 +275,7 @@ Content-Type: application/x-www-form-urlencoded
 --- error_code: 200
 --- response_headers
 Cache-Control: no-store
---- response_body_like: ^\{"access_token":"eyJhbGciOiJFZERTQSIsImtpZCI6ImVkMSIsInR5cCI6IkpXVCJ9\.[\w-]+\.[\w-]{86}","token_type":"bearer","expires_in":1800,"refresh_token":"[\w-]{43}","refresh_expires_in":604800\}$
+--- response_body_like: ^\{"access_token":"eyJhbGciOiJFZERTQSIsImtpZCI6ImVkMSIsInR5cCI6IkpXVCJ9\.[\w-]+\.[\w-]{86}","token_type":"bearer","expires_in":1800,"refresh_token":"[\w-]{64}","refresh_expires_in":604800\}$
 --- no_error_log
 [error]
 
