@@ -183,11 +183,16 @@ module_start() {  # SO [NAME PORT], as module_conf
         || die "nginx $name is not ready: $(tail -5 "$STATE/$name/logs/error.log")"
 }
 
-# pair_start ROUND START_A START_B: the two instances of a pair anew, by
-# the functions that start each, A first in odd rounds and B in even ones;
-# the caller warms them up and then waits for pair_settle
+# pair_start ROUND A B: the instances A and B of a pair stopped and started
+# anew, each by its function pair_instance_<name> ("-" read as "_"), A
+# first in odd rounds and B in even ones
 pair_start() {
-    if [ $(($1 % 2)) = 1 ]; then "$2"; "$3"; else "$3"; "$2"; fi
+    local name names=("$2" "$3")
+    [ $(($1 % 2)) = 1 ] || names=("$3" "$2")
+    for name in "${names[@]}"; do
+        nginx_stop "$name"
+        "pair_instance_${name//-/_}"
+    done
 }
 
 # pair_settle NAME...: each instance idle (settle), as after a measurement

@@ -57,22 +57,16 @@ CONF
 # database, one with the zone and one without any users_metrics location
 # (so no request is counted), both started anew each round
 METRICS_PORT=$((18089 + PORT_OFFSET))
-metrics_on_start() {
-    nginx_stop metrics
+pair_instance_metrics() {
     MODULE_INCLUDE='' module_start "$SO" metrics "$METRICS_PORT"
 }
-metrics_off_start() {
-    nginx_stop no-metrics
+pair_instance_no_metrics() {
     METRICS_OFF=1 MODULE_INCLUDE='' module_start "$SO" no-metrics "$NO_METRICS_PORT"
 }
-metrics_round() { pair_start "$1" metrics_on_start metrics_off_start; }
 metrics_pair() {
-    PAIR_URL=http://127.0.0.1:$METRICS_PORT PAIR_NAMES="metrics no-metrics" \
-        at_once pair-metrics_users_me \
+    PAIR_URL=http://127.0.0.1:$METRICS_PORT at_once pair-metrics_users_me \
         "$OBSERVE_ROUNDS" users_me "http://127.0.0.1:$NO_METRICS_PORT" \
-        "without metrics" metrics_round
-    nginx_stop metrics
-    nginx_stop no-metrics
+        "without metrics" no-metrics metrics
 }
 
 observe_warm() {  # the pool's connections open, its caches full
