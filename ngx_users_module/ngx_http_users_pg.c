@@ -86,6 +86,8 @@ static void ngx_http_users_pg_retry(ngx_event_t *ev);
 static void ngx_http_users_pg_close(ngx_http_users_pg_slot_t *slot);
 static void ngx_http_users_pg_fail(ngx_http_users_pg_op_t *op);
 static void ngx_http_users_pg_leave_queue(ngx_http_users_pg_op_t *op);
+static void ngx_http_users_pg_gauge(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_metric_e metric, ngx_int_t n);
 static void ngx_http_users_pg_op_event(ngx_event_t *ev);
 static void ngx_http_users_pg_notice(void *arg, const char *message);
 static ngx_int_t ngx_http_users_pg_ready_for(ngx_socket_t fd, short want);
@@ -198,9 +200,19 @@ ngx_http_users_pg_exit_process(ngx_cycle_t *cycle)
 void
 ngx_http_users_pg_pool_close(ngx_http_users_pg_pool_t *pool)
 {
-    ngx_uint_t  i;
+    ngx_uint_t               i;
+    ngx_queue_t             *q;
+    ngx_http_users_pg_op_t  *op;
 
     pool->closed = NULL;
+
+    /* a waiter that outlives its pool would stay counted in the zone */
+    while (!ngx_queue_empty(&pool->waiting)) {
+        q = ngx_queue_head(&pool->waiting);
+        op = ngx_queue_data(q, ngx_http_users_pg_op_t, queue);
+
+        ngx_http_users_pg_leave_queue(op);
+    }
 
     for (i = 0; i < pool->conf->size; i++) {
         ngx_http_users_pg_close(&pool->slots[i]);
@@ -274,7 +286,7 @@ ngx_http_users_pg_run(ngx_http_users_pg_pool_t *pool,
 
     ngx_queue_insert_tail(&pool->waiting, &op->queue);
     pool->nwaiting++;
-    ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_WAITING, 1);
+    ngx_http_users_pg_gauge(pool, NGX_HTTP_USERS_METRIC_PG_WAITING, 1);
     op->queued = 1;
 
     timeout = ngx_min(op->timeout, pool->conf->queue_timeout);
@@ -805,16 +817,12 @@ ngx_http_users_pg_set_state(ngx_http_users_pg_slot_t *slot,
                        ngx_http_users_pg_states[slot->state],
                        ngx_http_users_pg_states[state]);
 
-        /*
-         * The gauges of every worker's request pool, in the metrics'
-         * order; the revocation listener's own pool is not one of them.
-         */
-        if (slot->pool == slot->pool->umcf->pg_pool) {
-            ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_DOWN
-                                       + slot->state, -1);
-            ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_DOWN + state,
-                                       1);
-        }
+        /* the states' gauges are in the metrics' order */
+        ngx_http_users_pg_gauge(slot->pool,
+                                NGX_HTTP_USERS_METRIC_PG_DOWN + slot->state,
+                                -1);
+        ngx_http_users_pg_gauge(slot->pool,
+                                NGX_HTTP_USERS_METRIC_PG_DOWN + state, 1);
     }
 
     slot->state = state;
@@ -1034,12 +1042,29 @@ ngx_http_users_pg_leave_queue(ngx_http_users_pg_op_t *op)
     if (op->queued) {
         ngx_queue_remove(&op->queue);
         op->pool->nwaiting--;
-        ngx_http_users_metrics_add(NGX_HTTP_USERS_METRIC_PG_WAITING, -1);
+        ngx_http_users_pg_gauge(op->pool, NGX_HTTP_USERS_METRIC_PG_WAITING,
+                                -1);
         op->queued = 0;
     }
 
     if (op->wait.timer_set) {
         ngx_del_timer(&op->wait);
+    }
+}
+
+
+/*
+ * The pool gauges are the request pool's, summed over the workers; the
+ * revocation listener's own pool, its connection and its waiting query,
+ * is none of them.
+ */
+
+static void
+ngx_http_users_pg_gauge(ngx_http_users_pg_pool_t *pool,
+    ngx_http_users_metric_e metric, ngx_int_t n)
+{
+    if (pool == pool->umcf->pg_pool) {
+        ngx_http_users_metrics_add(metric, n);
     }
 }
 

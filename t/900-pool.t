@@ -22,20 +22,6 @@ sub no_alerts {
         or diag join "\n", @bad[0 .. ($#bad < 4 ? $#bad : 4)];
 }
 
-# a session holding an exclusive lock on users: statements reading it wait
-sub lock_users {
-    my ($seconds) = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        # if exec fails, no exit: END blocks belong to the parent
-        exec('psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
-             "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;")
-            or POSIX::_exit(1);
-    }
-    sleep 0.3;    # let it take the lock
-    return $pid;
-}
-
 # /readyz's status once it is 200, or after 20 tries a quarter second apart
 # (times the time factor)
 sub ready {

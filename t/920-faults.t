@@ -64,20 +64,6 @@ sub no_alerts {
         or diag join "\n", @bad[0 .. ($#bad < 4 ? $#bad : 4)];
 }
 
-# A session holding an exclusive lock on users: statements reading it wait.
-sub lock_users {
-    my ($seconds) = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', '/dev/null';
-        { exec 'psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
-              "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;" }
-        POSIX::_exit(1);
-    }
-    sleep 0.3;    # let it take the lock
-    return $pid;
-}
-
 # Under wrk (alice, a new connection a request) for WRK_SECONDS, four of
 # bob's requests held in PostgreSQL (one running, the others queued for
 # the connection) while SIGNAL runs: their statuses, and wrk's result to

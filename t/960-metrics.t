@@ -107,6 +107,29 @@ subtest 'a reload keeps the zone and the counts' => sub {
          'nothing in flight at rest');
 };
 
+# users_pg_requests_waiting counts requests, as the connection gauges count
+# the request pools: a revocation listener waiting for its own connection is
+# none, and one that a reload replaces while it waits leaves nothing behind
+subtest 'a listener waiting for its connection is no request waiting' => sub {
+    my $locker = lock_users(2 * time_factor());
+    nginx_reload();
+    nginx_workers(2);
+    my $body;
+    for (1 .. 20) {
+        $body = scrape();
+        last if value($body, 'users_pg_connections_preparing') >= 1;
+        select undef, undef, undef, 0.1 * time_factor();
+    }
+    cmp_ok(value($body, 'users_pg_connections_preparing'), '>=', 1,
+           'the new workers\' connections wait for the lock');
+    is(value($body, 'users_pg_requests_waiting'), 0,
+       'and no request waits, though the listeners do');
+    nginx_reload();    # the second set of workers goes while it waits
+    waitpid $locker, 0;
+    is((http_request(GET => '/readyz'))[0], 200, 'ready once the lock goes');
+    is(value(scrape(), 'users_pg_requests_waiting'), 0, 'none waits after');
+};
+
 subtest 'the guard and the revocation state, summed over the workers' => sub {
     my $id = users_fixture(email => 'metrics-guard@example.com');
     my %user = (Authorization => 'Bearer ' . users_token($id));

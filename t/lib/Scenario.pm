@@ -30,7 +30,7 @@ use t::lib::Users ();
 our @EXPORT = qw(
     start_nginx nginx_reload nginx_stop http_request concurrent_requests
     error_log_text pg_ctl json_decode time_factor nginx_pid nginx_workers
-    start_peer http_request_on in_background wrk_run
+    start_peer http_request_on in_background wrk_run lock_users
 );
 
 my @SECTIONS = qw(main_config http_config config post_main_config);
@@ -226,6 +226,23 @@ sub wrk_run {
             if $out =~ /connect (\d+), read (\d+), write (\d+), timeout (\d+)/;
         return \%r;
     });
+}
+
+# lock_users($seconds): a psql session holding an exclusive lock on users
+# for that long, in the background; statements reading users, and the
+# PREPAREs of a new connection, wait for it. Returns its pid to waitpid.
+sub lock_users {
+    my ($seconds) = @_;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        # if exec fails, no exit: END blocks belong to the parent
+        { exec 'psql', $ENV{TEST_NGINX_PG_CONNINFO}, '-X', '-q', '-c',
+              "BEGIN; LOCK TABLE users; SELECT pg_sleep($seconds); COMMIT;" }
+        POSIX::_exit(1);
+    }
+    select undef, undef, undef, 0.3;    # let it take the lock
+    return $pid;
 }
 
 sub error_log_text {
