@@ -76,9 +76,7 @@ observe_warm() {  # the pool's connections open, its caches full
 }
 
 observe() {
-    # OBSERVE_ROUNDS: metrics_pair's too
     local audit_off=http://127.0.0.1:$AUDIT_OFF_PORT
-    local OBSERVE_ROUNDS=$((ROUNDS > 0 ? ROUNDS : 1))
     target module
     # the audit's pairs: the module's own workers, through its second
     # server block (users_audit off) and its first

@@ -5,9 +5,11 @@
  * Prometheus metrics from a shared memory zone.  Every series is a fixed
  * slot (route x method x status, and so on), so the cardinality is known
  * at configuration and a worker records a request with a few atomic
- * additions, without a lock.  The zone is shared by every worker, so a
- * scrape answered by any of them sees the sum; a reload that keeps the
- * zone's name and size keeps the counts.
+ * additions, without a lock.  Each worker adds to a block of its own, on
+ * cache lines no other worker writes: workers adding to the same lines on
+ * every request made the cores trade them.  A scrape answered by any
+ * worker sums the blocks; a reload that keeps the zone's name and size
+ * keeps the counts.
  */
 
 
@@ -137,43 +139,67 @@ static ngx_http_users_metrics_scalar_t  ngx_http_users_metrics_scalars[] = {
 
 
 /*
- * The zone's data: the scalars, then per route and method the requests by
- * code, the histogram's buckets (not cumulative: the scrape adds them up,
- * so a bucket never reads above the count) and the sum in milliseconds.
+ * A block of counters, as words: the scalars, then per route and method
+ * the requests by code, the histogram's buckets (not cumulative: the
+ * scrape adds them up, so a bucket never reads above the count) and the
+ * sum in milliseconds.  The counters point into a worker's block in the
+ * zone, or into a scrape's sum of them all.
  */
+
+typedef struct {
+    ngx_uint_t                 nroutes;
+    ngx_atomic_t              *scalar;
+    ngx_atomic_t              *requests;
+    ngx_atomic_t              *buckets;
+    ngx_atomic_t              *sum_ms;
+} ngx_http_users_metrics_counters_t;
+
+
+/* blocks start this far apart, so that no two share a cache line pair */
+#define NGX_HTTP_USERS_METRICS_ALIGN  128
+
 
 typedef struct {
     ngx_uint_t                 nroutes;    /* the layout, checked at reload */
     ngx_uint_t                 ncodes;
     ngx_uint_t                 nbuckets;
-    ngx_atomic_t               scalar[NGX_HTTP_USERS_METRIC_N];
-    ngx_atomic_t              *requests;
-    ngx_atomic_t              *buckets;
-    ngx_atomic_t              *sum_ms;
+    ngx_uint_t                 workers;    /* worker_processes it is for */
+    ngx_uint_t                 nblocks;    /* fewer when the zone is small */
+    size_t                     stride;     /* bytes from block to block */
+    u_char                    *blocks;
 } ngx_http_users_metrics_sh_t;
 
 
 typedef struct {
     ngx_http_users_metrics_sh_t  *sh;
     ngx_slab_pool_t              *shpool;
+    ngx_cycle_t                  *cycle;    /* its worker_processes */
 } ngx_http_users_metrics_ctx_t;
 
 
 static ngx_int_t ngx_http_users_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_uint_t ngx_http_users_metrics_nroutes(void);
+static size_t ngx_http_users_metrics_words(ngx_uint_t nroutes);
+static void ngx_http_users_metrics_layout(
+    ngx_http_users_metrics_counters_t *counters, ngx_atomic_t *words,
+    ngx_uint_t nroutes);
 static ngx_uint_t ngx_http_users_metrics_method(ngx_uint_t method);
 static ngx_uint_t ngx_http_users_metrics_code(ngx_uint_t status);
 static void ngx_http_users_metrics_code_text(ngx_uint_t i, u_char *buf);
-static size_t ngx_http_users_metrics_size(ngx_http_users_metrics_sh_t *snap);
+static size_t ngx_http_users_metrics_size(
+    ngx_http_users_metrics_counters_t *snap);
 static ngx_uint_t ngx_http_users_metrics_observed(
-    ngx_http_users_metrics_sh_t *snap, ngx_uint_t pair);
+    ngx_http_users_metrics_counters_t *snap, ngx_uint_t pair);
 static u_char *ngx_http_users_metrics_render(u_char *p,
-    ngx_http_users_metrics_sh_t *snap);
+    ngx_http_users_metrics_counters_t *snap);
 
 
-/* this worker's view of the zone: NULL when metrics are off */
+/* the zone, for a scrape: NULL when metrics are off */
 static ngx_http_users_metrics_sh_t  *ngx_http_users_metrics_sh;
+
+/* this worker's block, the one it adds to */
+static ngx_http_users_metrics_counters_t  ngx_http_users_metrics_mine;
 
 /* a successful login is auth_login's 200, and so on: no hook in its steps */
 static ngx_str_t  ngx_http_users_metrics_login = ngx_string("auth_login");
@@ -241,7 +267,7 @@ ngx_http_users_metrics_zone(ngx_conf_t *cf, ngx_http_users_main_conf_t *umcf,
 
     if (name == NULL) {
         name = &default_name;
-        size = 256 * 1024;
+        size = 1024 * 1024;
     }
 
     if (size < (ssize_t) (8 * ngx_pagesize)) {
@@ -267,6 +293,8 @@ ngx_http_users_metrics_zone(ngx_conf_t *cf, ngx_http_users_main_conf_t *umcf,
         return NGX_CONF_ERROR;
     }
 
+    ctx->cycle = cf->cycle;
+
     umcf->metrics_zone->init = ngx_http_users_metrics_init_zone;
     umcf->metrics_zone->data = ctx;
 
@@ -279,13 +307,19 @@ ngx_http_users_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_users_metrics_ctx_t  *octx = data;
 
-    size_t                         n, len;
-    ngx_uint_t                     nroutes;
+    size_t                         len, stride;
+    ngx_uint_t                     nroutes, workers, n;
+    ngx_core_conf_t               *ccf;
     ngx_http_users_metrics_sh_t   *sh;
     ngx_http_users_metrics_ctx_t  *ctx;
 
     ctx = shm_zone->data;
     nroutes = ngx_http_users_metrics_nroutes();
+
+    /* the core module's configuration is complete before any zone's */
+    ccf = (ngx_core_conf_t *) ngx_get_conf(ctx->cycle->conf_ctx,
+                                           ngx_core_module);
+    workers = ngx_max(ccf->worker_processes, 1);
 
     if (octx) {
         ctx->shpool = octx->shpool;
@@ -296,10 +330,11 @@ ngx_http_users_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         sh = shm_zone->shm.exists ? ctx->shpool->data : NULL;
     }
 
-    /* a reload keeps the counts, unless a new module has other routes */
+    /* a reload keeps the counts, unless the routes or the workers differ */
     if (sh && sh->nroutes == nroutes
         && sh->ncodes == NGX_HTTP_USERS_METRICS_CODES
-        && sh->nbuckets == NGX_HTTP_USERS_METRICS_BUCKETS)
+        && sh->nbuckets == NGX_HTTP_USERS_METRICS_BUCKETS
+        && sh->workers == workers)
     {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, shm_zone->shm.log, 0,
                        "users metrics: zone \"%V\" kept",
@@ -308,33 +343,55 @@ ngx_http_users_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_OK;
     }
 
-    n = nroutes * NGX_HTTP_USERS_METRICS_METHODS;
-
-    len = sizeof(ngx_http_users_metrics_sh_t)
-          + n * (NGX_HTTP_USERS_METRICS_CODES
-                 + NGX_HTTP_USERS_METRICS_BUCKETS + 1)
-            * sizeof(ngx_atomic_t);
+    stride = ngx_align(ngx_http_users_metrics_words(nroutes)
+                       * sizeof(ngx_atomic_t),
+                       NGX_HTTP_USERS_METRICS_ALIGN);
 
     /*
-     * The old layout is not freed: the workers a reload replaces still
-     * count into it until they exit.
+     * A block a worker if the zone holds them, else as many as it does,
+     * which workers share.  The old layout is not freed: the workers a
+     * reload replaces still count into it until they exit.
      */
 
-    sh = ngx_slab_calloc(ctx->shpool, len);
+    /* the tries that do not fit are no failure worth a line each */
+    ctx->shpool->log_nomem = 0;
+
+    for (n = workers; n > 0; n--) {
+        len = sizeof(ngx_http_users_metrics_sh_t)
+              + NGX_HTTP_USERS_METRICS_ALIGN + n * stride;
+
+        sh = ngx_slab_calloc(ctx->shpool, len);
+        if (sh) {
+            break;
+        }
+    }
+
+    ctx->shpool->log_nomem = 1;
 
     if (sh == NULL) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "users_metrics_zone \"%V\" is too small for %uz bytes",
-                      &shm_zone->shm.name, len);
+                      &shm_zone->shm.name,
+                      sizeof(ngx_http_users_metrics_sh_t)
+                      + NGX_HTTP_USERS_METRICS_ALIGN + stride);
         return NGX_ERROR;
+    }
+
+    if (n < workers) {
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "users_metrics_zone \"%V\" holds the counters of %ui "
+                      "of %ui workers, which share them; %uz bytes more "
+                      "give each its own", &shm_zone->shm.name, n, workers,
+                      (workers - n) * stride);
     }
 
     sh->nroutes = nroutes;
     sh->ncodes = NGX_HTTP_USERS_METRICS_CODES;
     sh->nbuckets = NGX_HTTP_USERS_METRICS_BUCKETS;
-    sh->requests = (ngx_atomic_t *) (sh + 1);
-    sh->buckets = sh->requests + n * NGX_HTTP_USERS_METRICS_CODES;
-    sh->sum_ms = sh->buckets + n * NGX_HTTP_USERS_METRICS_BUCKETS;
+    sh->workers = workers;
+    sh->nblocks = n;
+    sh->stride = stride;
+    sh->blocks = ngx_align_ptr(sh + 1, NGX_HTTP_USERS_METRICS_ALIGN);
 
     ctx->sh = sh;
     ctx->shpool->data = sh;
@@ -356,6 +413,34 @@ ngx_http_users_metrics_nroutes(void)
 }
 
 
+/* the words of a block: the scalars, then the routes' series */
+
+static size_t
+ngx_http_users_metrics_words(ngx_uint_t nroutes)
+{
+    return NGX_HTTP_USERS_METRIC_N
+           + nroutes * NGX_HTTP_USERS_METRICS_METHODS
+             * (NGX_HTTP_USERS_METRICS_CODES
+                + NGX_HTTP_USERS_METRICS_BUCKETS + 1);
+}
+
+
+static void
+ngx_http_users_metrics_layout(ngx_http_users_metrics_counters_t *counters,
+    ngx_atomic_t *words, ngx_uint_t nroutes)
+{
+    ngx_uint_t  n;
+
+    n = nroutes * NGX_HTTP_USERS_METRICS_METHODS;
+
+    counters->nroutes = nroutes;
+    counters->scalar = words;
+    counters->requests = words + NGX_HTTP_USERS_METRIC_N;
+    counters->buckets = counters->requests + n * NGX_HTTP_USERS_METRICS_CODES;
+    counters->sum_ms = counters->buckets + n * NGX_HTTP_USERS_METRICS_BUCKETS;
+}
+
+
 ngx_int_t
 ngx_http_users_metrics_init_process(ngx_cycle_t *cycle,
     ngx_http_users_main_conf_t *umcf)
@@ -370,6 +455,22 @@ ngx_http_users_metrics_init_process(ngx_cycle_t *cycle,
     ctx = umcf->metrics_zone->data;
     ngx_http_users_metrics_sh = ctx->sh;
 
+    /*
+     * Workers a reload starts share a block with those it replaces, by
+     * number: the additions are atomic, so both count right meanwhile.
+     */
+
+    ngx_http_users_metrics_layout(&ngx_http_users_metrics_mine,
+                                  (ngx_atomic_t *)
+                                  (ctx->sh->blocks
+                                   + (ngx_worker % ctx->sh->nblocks)
+                                     * ctx->sh->stride),
+                                  ctx->sh->nroutes);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                   "users metrics: worker %ui adds to block %ui",
+                   ngx_worker, ngx_worker % ctx->sh->nblocks);
+
     return NGX_OK;
 }
 
@@ -378,7 +479,7 @@ void
 ngx_http_users_metrics_add(ngx_http_users_metric_e metric, ngx_int_t n)
 {
     if (ngx_http_users_metrics_sh) {
-        (void) ngx_atomic_fetch_add(&ngx_http_users_metrics_sh->scalar[metric],
+        (void) ngx_atomic_fetch_add(&ngx_http_users_metrics_mine.scalar[metric],
                                     n);
     }
 }
@@ -395,13 +496,14 @@ ngx_http_users_metrics_request(ngx_http_request_t *r,
 {
     ngx_uint_t                    i, b, us;
     ngx_msec_int_t                ms;
-    ngx_time_t                   *tp;
-    ngx_http_users_metrics_sh_t  *sh;
+    ngx_time_t                         *tp;
+    ngx_http_users_metrics_counters_t  *mine;
 
-    sh = ngx_http_users_metrics_sh;
-    if (sh == NULL) {
+    if (ngx_http_users_metrics_sh == NULL) {
         return;
     }
+
+    mine = &ngx_http_users_metrics_mine;
 
     tp = ngx_timeofday();
 
@@ -417,9 +519,10 @@ ngx_http_users_metrics_request(ngx_http_request_t *r,
     i = (route - ngx_http_users_routes) * NGX_HTTP_USERS_METRICS_METHODS
         + ngx_http_users_metrics_method(r->method);
 
-    (void) ngx_atomic_fetch_add(&sh->requests[i * NGX_HTTP_USERS_METRICS_CODES
-                                   + ngx_http_users_metrics_code(status)],
-                                1);
+    (void) ngx_atomic_fetch_add(
+               &mine->requests[i * NGX_HTTP_USERS_METRICS_CODES
+                               + ngx_http_users_metrics_code(status)],
+               1);
 
     for (b = 0; b < NGX_HTTP_USERS_METRICS_BOUNDS; b++) {
         if (us <= ngx_http_users_metrics_bounds[b]) {
@@ -427,10 +530,9 @@ ngx_http_users_metrics_request(ngx_http_request_t *r,
         }
     }
 
-    (void) ngx_atomic_fetch_add(&sh->buckets[i * NGX_HTTP_USERS_METRICS_BUCKETS
-                                             + b],
-                                1);
-    (void) ngx_atomic_fetch_add(&sh->sum_ms[i], ms);
+    (void) ngx_atomic_fetch_add(
+               &mine->buckets[i * NGX_HTTP_USERS_METRICS_BUCKETS + b], 1);
+    (void) ngx_atomic_fetch_add(&mine->sum_ms[i], ms);
 
     if (route->name.len != ngx_http_users_metrics_login.len
         || ngx_strncmp(route->name.data, ngx_http_users_metrics_login.data,
@@ -530,18 +632,20 @@ ngx_http_users_metrics_code_text(ngx_uint_t i, u_char *buf)
 }
 
 
-/* GET /metrics: a copy of the zone, then the text from the copy */
+/* GET /metrics: the sum of the blocks, then the text from the sum */
 
 ngx_int_t
 ngx_http_users_metrics_handler(ngx_http_request_t *r)
 {
-    size_t                        size, len;
-    u_char                       *p;
-    ngx_int_t                     rc;
-    ngx_buf_t                    *b;
-    ngx_uint_t                    i, n;
-    ngx_chain_t                   out;
-    ngx_http_users_metrics_sh_t  *sh, *snap;
+    size_t                              size, words, i;
+    u_char                             *p;
+    ngx_int_t                           rc;
+    ngx_buf_t                          *b;
+    ngx_uint_t                          k;
+    ngx_chain_t                         out;
+    ngx_atomic_t                       *sum, *block;
+    ngx_http_users_metrics_sh_t        *sh;
+    ngx_http_users_metrics_counters_t   snap;
 
     static ngx_str_t  type =
         ngx_string("text/plain; version=0.0.4; charset=utf-8");
@@ -560,43 +664,32 @@ ngx_http_users_metrics_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = sh->nroutes * NGX_HTTP_USERS_METRICS_METHODS;
-    len = sizeof(ngx_http_users_metrics_sh_t)
-          + n * (NGX_HTTP_USERS_METRICS_CODES
-                 + NGX_HTTP_USERS_METRICS_BUCKETS + 1)
-            * sizeof(ngx_atomic_t);
+    words = ngx_http_users_metrics_words(sh->nroutes);
 
-    snap = ngx_palloc(r->pool, len);
-    if (snap == NULL) {
+    sum = ngx_pcalloc(r->pool, words * sizeof(ngx_atomic_t));
+    if (sum == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* word by word: each counter is read whole, none is held still */
-    *snap = *sh;
-    snap->requests = (ngx_atomic_t *) (snap + 1);
-    snap->buckets = snap->requests + n * NGX_HTTP_USERS_METRICS_CODES;
-    snap->sum_ms = snap->buckets + n * NGX_HTTP_USERS_METRICS_BUCKETS;
+    for (k = 0; k < sh->nblocks; k++) {
+        block = (ngx_atomic_t *) (sh->blocks + k * sh->stride);
 
-    for (i = 0; i < n * NGX_HTTP_USERS_METRICS_CODES; i++) {
-        snap->requests[i] = sh->requests[i];
+        for (i = 0; i < words; i++) {
+            sum[i] += block[i];
+        }
     }
 
-    for (i = 0; i < n * NGX_HTTP_USERS_METRICS_BUCKETS; i++) {
-        snap->buckets[i] = sh->buckets[i];
-    }
+    ngx_http_users_metrics_layout(&snap, sum, sh->nroutes);
 
-    for (i = 0; i < n; i++) {
-        snap->sum_ms[i] = sh->sum_ms[i];
-    }
-
-    size = ngx_http_users_metrics_size(snap);
+    size = ngx_http_users_metrics_size(&snap);
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_http_users_metrics_render(b->last, snap);
+    p = ngx_http_users_metrics_render(b->last, &snap);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "users metrics: %uz bytes of %uz", p - b->last, size);
@@ -633,7 +726,7 @@ ngx_http_users_metrics_handler(ngx_http_request_t *r)
 #define NGX_HTTP_USERS_METRICS_HEAD  1024
 
 static size_t
-ngx_http_users_metrics_size(ngx_http_users_metrics_sh_t *snap)
+ngx_http_users_metrics_size(ngx_http_users_metrics_counters_t *snap)
 {
     size_t      size;
     ngx_uint_t  i, c, n;
@@ -676,7 +769,7 @@ ngx_http_users_metrics_size(ngx_http_users_metrics_sh_t *snap)
 /* the requests a route and method pair has timed: 0, none of its series */
 
 static ngx_uint_t
-ngx_http_users_metrics_observed(ngx_http_users_metrics_sh_t *snap,
+ngx_http_users_metrics_observed(ngx_http_users_metrics_counters_t *snap,
     ngx_uint_t pair)
 {
     ngx_uint_t     b, count;
@@ -694,7 +787,8 @@ ngx_http_users_metrics_observed(ngx_http_users_metrics_sh_t *snap,
 
 
 static u_char *
-ngx_http_users_metrics_render(u_char *p, ngx_http_users_metrics_sh_t *snap)
+ngx_http_users_metrics_render(u_char *p,
+    ngx_http_users_metrics_counters_t *snap)
 {
     u_char                           code[4];
     char                            *last;

@@ -74,6 +74,10 @@ subtest 'two workers: every scrape is the sum' => sub {
     # ten scrapes land on either worker: each sees all 200
     my @counts = map { healthz_count() } 1 .. 10;
     is_deeply(\@counts, [(200) x 10], 'each scrape counts all 200');
+
+    # each into a block of its own: no cache line written by both
+    my %block = error_log_text() =~ /users metrics: worker (\d+) adds to block (\d+)/g;
+    is_deeply(\%block, {0 => 0, 1 => 1}, 'each worker adds to its own block');
 };
 
 subtest 'promtool check metrics' => sub {
@@ -165,6 +169,25 @@ subtest 'the guard and the revocation state, summed over the workers' => sub {
     }
     is($now - $changes, 1, 'its change applied once, by one of the two workers');
     is((http_request(GET => '/private', \%user))[0], 401, 'and the guard refuses the token');
+    nginx_stop();
+};
+
+subtest 'a zone too small for a block a worker: they share, and say so' => sub {
+    start_nginx(master => 1, workers => 2, config => $config,
+                http_config => "users_metrics_zone users_metrics_small 128k;\n"
+                               . $http_config);
+    nginx_workers(2);
+    like(error_log_text(),
+         qr/users_metrics_zone "users_metrics_small" holds the counters of 1 of 2 workers/,
+         'the notice says how many blocks the zone holds');
+    my @statuses = concurrent_requests(20, sub {
+        my @s;
+        push @s, (http_request(GET => '/healthz'))[0] for 1 .. 5;
+        return \@s;
+    });
+    is(scalar(grep { $_ == 200 } map { @$_ } @statuses), 100, '100 requests answered');
+    is_deeply([map { healthz_count() } 1 .. 6], [(100) x 6],
+              'one block, both workers: each scrape counts all 100');
     nginx_stop();
 };
 
