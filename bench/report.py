@@ -199,13 +199,29 @@ def ceiling_of(data: dict, name: str):
     return min(values) if values and all(values) else None
 
 
+def pair_rounds(pair: dict) -> range:
+    return range(1, sum(1 for k in pair if re.fullmatch(r"c\d+", k)) + 1)
+
+
 def pair_ratios(pair: dict) -> list:
     """The module's share of its ceiling in each round of a pair."""
     out = []
-    for r in range(1, len(pair) // 2 + 1):
+    for r in pair_rounds(pair):
         c, m = pair.get(f"c{r}"), pair.get(f"m{r}")
         if c and m and ok_rps(c):
             out.append(ok_rps(m) / ok_rps(c))
+    return out
+
+
+def pair_costs(pair: dict) -> list:
+    """Per round of a pair of instances: the workers' CPU time per request
+    of the base ("c") over that of the other half ("m"), the share the
+    second would have of the first on CPU alone."""
+    out = []
+    for r in pair_rounds(pair):
+        e = pair.get(f"cpu{r}")
+        if e and min(e["c_ticks"], e["m_ticks"], e["c_requests"], e["m_requests"]) > 0:
+            out.append((e["c_ticks"] / e["c_requests"]) / (e["m_ticks"] / e["m_requests"]))
     return out
 
 
@@ -597,13 +613,17 @@ def observe_checks(data: dict) -> list:
     out = []
     for key, (on, off, share) in OBSERVE_SHARE.items():
         pair = data["pairs"].get(key, {})
-        ratios = pair_ratios(pair)
-        if ratios:
-            x = statistics.median(ratios)
-            out.append((f"{pair['m1']['label']} with {on} >= {share:.0%} of {off}, "
-                        f"median of {len(ratios)} paired rounds ("
-                        + ", ".join(f"{r:.0%}" for r in ratios) + ")",
-                        f"{x:.0%}", f"{share:.0%}", x >= share))
+        # by throughput, then (pairs of instances) by the workers' CPU time
+        # per request in the same rounds
+        for what, ratios in ((f"{pair.get('m1', {}).get('label')} with {on} >= "
+                              f"{share:.0%} of {off}, median of", pair_ratios(pair)),
+                             (f"... the same rounds by the workers' CPU time per "
+                              f"request, {off} over {on}, median of", pair_costs(pair))):
+            if ratios:
+                x = statistics.median(ratios)
+                out.append((f"{what} {len(ratios)} paired rounds ("
+                             + ", ".join(f"{r:.0%}" for r in ratios) + ")",
+                             f"{x:.0%}", f"{share:.0%}", x >= share))
     scrapes = scrape_rounds(data["observe"])
     if scrapes:
         p99s = [m["p99_ms"] for m, _ in scrapes]

@@ -163,8 +163,8 @@ typedef struct {
     ngx_uint_t                 nroutes;    /* the layout, checked at reload */
     ngx_uint_t                 ncodes;
     ngx_uint_t                 nbuckets;
-    ngx_uint_t                 workers;    /* worker_processes it is for */
-    ngx_uint_t                 nblocks;    /* fewer when the zone is small */
+    ngx_uint_t                 nblocks;    /* fewer than the workers when
+                                              the zone is small */
     size_t                     stride;     /* bytes from block to block */
     u_char                    *blocks;
 } ngx_http_users_metrics_sh_t;
@@ -330,15 +330,27 @@ ngx_http_users_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         sh = shm_zone->shm.exists ? ctx->shpool->data : NULL;
     }
 
-    /* a reload keeps the counts, unless the routes or the workers differ */
+    /*
+     * A reload keeps the counts, unless a new module has other routes;
+     * more workers than before share the blocks there are.
+     */
+
     if (sh && sh->nroutes == nroutes
         && sh->ncodes == NGX_HTTP_USERS_METRICS_CODES
-        && sh->nbuckets == NGX_HTTP_USERS_METRICS_BUCKETS
-        && sh->workers == workers)
+        && sh->nbuckets == NGX_HTTP_USERS_METRICS_BUCKETS)
     {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, shm_zone->shm.log, 0,
-                       "users metrics: zone \"%V\" kept",
-                       &shm_zone->shm.name);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, shm_zone->shm.log, 0,
+                       "users metrics: zone \"%V\" kept, %ui blocks",
+                       &shm_zone->shm.name, sh->nblocks);
+
+        if (sh->nblocks < workers) {
+            ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                          "users_metrics_zone \"%V\" keeps its %ui blocks "
+                          "of counters, which %ui workers share until a "
+                          "restart", &shm_zone->shm.name, sh->nblocks,
+                          workers);
+        }
+
         ctx->sh = sh;
         return NGX_OK;
     }
@@ -388,7 +400,6 @@ ngx_http_users_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     sh->nroutes = nroutes;
     sh->ncodes = NGX_HTTP_USERS_METRICS_CODES;
     sh->nbuckets = NGX_HTTP_USERS_METRICS_BUCKETS;
-    sh->workers = workers;
     sh->nblocks = n;
     sh->stride = stride;
     sh->blocks = ngx_align_ptr(sh + 1, NGX_HTTP_USERS_METRICS_ALIGN);
