@@ -185,8 +185,10 @@ sub listener_count { users_sql("SELECT count(*) $LISTENERS") }
 # SQL run first in the same statement, then the kill; how many were killed
 sub kill_listeners {
     my ($before) = @_;
-    return users_sql(($before // '') . "SELECT count(pg_terminate_backend(pid))"
-                     . " $LISTENERS");
+    # committed first: in the kill's transaction it would commit after the
+    # killed listeners may have connected again
+    users_sql($before) if $before;
+    return users_sql("SELECT count(pg_terminate_backend(pid)) $LISTENERS");
 }
 
 sub end_session {
@@ -253,13 +255,15 @@ subtest 'a session ended while the listeners are down' => sub {
     warm($token);
     my $steps = in_step_count();
     my ($before) = $b->read_log(0);
-    # and kept from coming back (their role may connect no more; the pools'
-    # connections stay) until both paths were seen: they try again within
-    # a second, sooner than a request a byte at a time (mockeagain) ends
-    my $n = kill_listeners("ALTER DATABASE users CONNECTION LIMIT 0; ");
-    ok($n >= 4, "the listeners of both instances killed ($n)");
+    # this test's statements as a superuser, whom the limit below lets in
     local $ENV{TEST_NGINX_PG_CONNINFO}
         = $ENV{TEST_NGINX_PG_CONNINFO} =~ s/\buser=\S+/user=postgres/r;
+    # the listeners killed and kept from coming back (their role may
+    # connect no more; the pools' connections stay) until both paths were
+    # seen: they try again within a second, sooner than a request a byte
+    # at a time (mockeagain) ends
+    my $n = kill_listeners("ALTER DATABASE users CONNECTION LIMIT 0");
+    ok($n >= 4, "the listeners of both instances killed ($n)");
     end_session($ended);
     my %seen;
     my $end = time + 3 * time_factor();
