@@ -505,8 +505,8 @@ void
 ngx_http_users_metrics_request(ngx_http_request_t *r,
     ngx_http_users_route_t *route, ngx_uint_t status)
 {
-    ngx_uint_t                    i, b, us;
-    ngx_msec_int_t                ms;
+    ngx_uint_t                          i, b, us;
+    ngx_msec_int_t                      ms;
     ngx_time_t                         *tp;
     ngx_http_users_metrics_counters_t  *mine;
 
