@@ -299,6 +299,21 @@ workers_cpu() {
     done | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# The CPU ticks the bench's PostgreSQL has used: the postmaster, the
+# children it has reaped (autovacuum workers come and go) and those alive
+db_cpu() {
+    local pm pid
+    pm=$(head -1 "$STATE/pg/data/postmaster.pid")
+    {
+        sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+        for pid in $(pgrep -P "$pm"); do
+            # one that exits between pgrep and here is missed by this
+            # reading only: the next finds its ticks in the postmaster's
+            sed 's/.*) //' "/proc/$pid/stat" 2> /dev/null | awk '{ print $12 + $13 }'
+        done
+    } | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # Waits (up to 15 s) until the workers are idle: requests that wrk gave up on
 # at the end of a measurement may still be queued for Argon2id, and they
 # would slow the next measurement down.

@@ -80,9 +80,9 @@ observe() {
     target module
     # the audit's pairs: the module's own workers, through its second
     # server block (users_audit off) and its first
-    at_once pair-audit_put_profile_me "$OBSERVE_ROUNDS" put_profile_me \
+    in_turn pair-audit_put_profile_me "$OBSERVE_ROUNDS" put_profile_me \
         "$audit_off" "users_audit off"
-    at_once pair-audit_register "$OBSERVE_ROUNDS" register "$audit_off" \
+    in_turn pair-audit_register "$OBSERVE_ROUNDS" register "$audit_off" \
         "users_audit off"
     metrics_pair
 

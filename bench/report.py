@@ -214,15 +214,26 @@ def pair_ratios(pair: dict) -> list:
 
 
 def pair_costs(pair: dict) -> list:
-    """Per round of a pair of instances: the workers' CPU time per request
-    of the base ("c") over that of the other half ("m"), the share the
-    second would have of the first on CPU alone."""
+    """Per round of a pair: the CPU time per request of the base ("c") over
+    that of the other half ("m"), the share the second would have of the
+    first on CPU alone; the workers', and the database's where the round
+    recorded it (in_turn)."""
     out = []
     for r in pair_rounds(pair):
         e = pair.get(f"cpu{r}")
-        if e and min(e["c_ticks"], e["m_ticks"], e["c_requests"], e["m_requests"]) > 0:
-            out.append((e["c_ticks"] / e["c_requests"]) / (e["m_ticks"] / e["m_requests"]))
+        if not e:
+            continue
+        c = e["c_ticks"] + e.get("c_db_ticks", 0)
+        m = e["m_ticks"] + e.get("m_db_ticks", 0)
+        if min(c, m, e["c_requests"], e["m_requests"]) > 0:
+            out.append((c / e["c_requests"]) / (m / e["m_requests"]))
     return out
+
+
+def pair_cost_of(pair: dict) -> str:
+    """Whose CPU time pair_costs read for this pair."""
+    db = any("c_db_ticks" in e for k, e in pair.items() if k.startswith("cpu"))
+    return "the workers' and the database's" if db else "the workers'"
 
 
 # The storm's two /healthz probes, by the prefix of their keys: the target
@@ -617,8 +628,9 @@ def observe_checks(data: dict) -> list:
         # per request in the same rounds
         for what, ratios in ((f"{pair.get('m1', {}).get('label')} with {on} >= "
                               f"{share:.0%} of {off}, median of", pair_ratios(pair)),
-                             (f"... the same rounds by the workers' CPU time per "
-                              f"request, {off} over {on}, median of", pair_costs(pair))):
+                             (f"... the same rounds by {pair_cost_of(pair)} CPU time "
+                              f"per request, {off} over {on}, median of",
+                              pair_costs(pair))):
             if ratios:
                 x = statistics.median(ratios)
                 out.append((f"{what} {len(ratios)} paired rounds ("

@@ -119,7 +119,7 @@ subtest 'a wrong password takes as long for an old hash as for no account' => su
     # t=1 m=8 MiB, against today's t=2 m=19 MiB: a third of the time
     users_fixture(email => 'old-cost@example.com', hash => users_old_hash());
     start_nginx(http_config => "users_login_throttle failures=100 window=10m;\n");
-    my (@old, @none);
+    my (@old, @none, @gap);
     login('warm-up@example.com', 'wrong-password') for 1 .. 3;
     for (1 .. 20) {
         my $t0 = time;
@@ -128,11 +128,18 @@ subtest 'a wrong password takes as long for an old hash as for no account' => su
         $t0 = time;
         login('no-account@example.com', 'wrong-password') == 401 or die;
         push @none, time - $t0;
+        # each pair back to back: the suite's other job loads the cores
+        # unevenly over the subtest, and two medians taken over all of it
+        # differed by 14 % once where the pairs did not
+        push @gap, ($old[-1] - $none[-1]) / $none[-1];
     }
-    my ($o, $n) = (median(@old), median(@none));
-    cmp_ok(abs($o - $n) / $n, '<', 0.10, sprintf(
-        'medians of 20: old-cost account %.2f ms, no account %.2f ms',
-        $o * 1000, $n * 1000));
+    my $g = median(@gap);
+    cmp_ok(abs($g), '<', 0.10, sprintf(
+        'median of 20 back-to-back pairs: the old-cost account %+.1f %% of'
+        . ' no account (medians %.2f ms and %.2f ms)',
+        $g * 100, median(@old) * 1000, median(@none) * 1000))
+        or diag(join "\n", map { sprintf '%.2f ms, %.2f ms', $old[$_] * 1000,
+                                  $none[$_] * 1000 } 0 .. $#old);
     nginx_stop();
 };
 
