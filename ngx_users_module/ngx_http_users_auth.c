@@ -43,9 +43,7 @@ static ngx_int_t ngx_http_users_login_failed(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_denied(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_start(ngx_http_request_t *r);
 static ngx_int_t ngx_http_users_login_token(ngx_http_request_t *r);
-static ngx_int_t ngx_http_users_verify_loaded(ngx_http_request_t *r);
-static ngx_int_t ngx_http_users_verify_answer(ngx_http_request_t *r,
-    ngx_http_users_ident_t *ident);
+static ngx_int_t ngx_http_users_verify_answer(ngx_http_request_t *r);
 
 
 static ngx_http_users_field_t  ngx_http_users_register_fields[] = {
@@ -228,47 +226,27 @@ ngx_http_users_auth_verify(ngx_http_request_t *r)
     }
 
     if (ident->checked) {
-        return ngx_http_users_verify_answer(r, ident);
+        return ngx_http_users_verify_answer(r);
     }
 
-    return ngx_http_users_state_query(r, ngx_http_users_verify_loaded);
+    return ngx_http_users_state_query(r, ngx_http_users_verify_answer);
 }
 
 
 static ngx_int_t
-ngx_http_users_verify_loaded(ngx_http_request_t *r)
+ngx_http_users_verify_answer(ngx_http_request_t *r)
 {
-    ngx_http_users_ctx_t    *ctx;
+    ngx_str_t                superuser;
     ngx_http_users_ident_t  *ident;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
-
-    if (PQresultStatus(ctx->res) != PGRES_TUPLES_OK) {
-        return ngx_http_users_send_pg_error(r, ctx->res);
-    }
+    static ngx_str_t  user_id = ngx_string("X-User-Id");
+    static ngx_str_t  user_superuser = ngx_string("X-User-Superuser");
+    static ngx_str_t  session_id = ngx_string("X-Session-Id");
 
     ident = ngx_http_users_ident(r);
     if (ident == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_http_users_revocation_loaded(
-        ngx_http_get_module_main_conf(r, ngx_http_users_module), ident,
-        ctx->res);
-
-    return ngx_http_users_verify_answer(r, ident);
-}
-
-
-static ngx_int_t
-ngx_http_users_verify_answer(ngx_http_request_t *r,
-    ngx_http_users_ident_t *ident)
-{
-    ngx_str_t  superuser;
-
-    static ngx_str_t  user_id = ngx_string("X-User-Id");
-    static ngx_str_t  user_superuser = ngx_string("X-User-Superuser");
-    static ngx_str_t  session_id = ngx_string("X-Session-Id");
 
     if (!ident->current) {
         return ngx_http_users_send_unauthorized(r,

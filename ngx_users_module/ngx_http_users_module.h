@@ -363,6 +363,8 @@ struct ngx_http_users_ctx_s {
 
     /* what to run when the pending PostgreSQL or thread work completes */
     ngx_http_users_handler_pt resume;
+    /* what to run once the token's state is loaded (state_query) */
+    ngx_http_users_handler_pt checked;
     ngx_http_users_pg_op_t    pg;
     PGresult                 *res;         /* valid during resume only */
     ngx_http_users_pw_task_t *task;        /* the last password task */
@@ -411,7 +413,7 @@ ngx_int_t ngx_http_users_query(ngx_http_request_t *r,
     ngx_http_users_sql_e stmt, ngx_uint_t n, ngx_str_t *params,
     ngx_http_users_handler_pt resume);
 ngx_int_t ngx_http_users_state_query(ngx_http_request_t *r,
-    ngx_http_users_handler_pt resume);
+    ngx_http_users_handler_pt checked);
 void ngx_http_users_resume(ngx_http_request_t *r);
 ngx_int_t ngx_http_users_pg_value(ngx_http_request_t *r, PGresult *res,
     int col, ngx_str_t *value);

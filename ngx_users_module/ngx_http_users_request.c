@@ -280,33 +280,41 @@ ngx_http_users_start(ngx_http_request_t *r)
                        "users auth: session \"%V\" asked of the database",
                        &ident->sid);
 
-        return ngx_http_users_state_query(r, ngx_http_users_state_loaded);
+        return ngx_http_users_state_query(r, ngx_http_users_caller);
     }
 
     return ngx_http_users_caller(r);
 }
 
 
-/* the state of the token's user and session, from shared memory or not */
+/*
+ * The state of the token's user and session, which shared memory could not
+ * tell, from the database into shared memory; then "checked" runs.
+ */
 
 ngx_int_t
 ngx_http_users_state_query(ngx_http_request_t *r,
-    ngx_http_users_handler_pt resume)
+    ngx_http_users_handler_pt checked)
 {
     ngx_str_t                params[2];
+    ngx_http_users_ctx_t    *ctx;
     ngx_http_users_ident_t  *ident;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_users_module);
 
     ident = ngx_http_users_ident(r);
     if (ident == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ctx->checked = checked;
+
     /* without a session, data NULL: $2 is NULL */
     params[0] = ident->id_text;
     params[1] = ident->sid;
 
     return ngx_http_users_query(r, NGX_HTTP_USERS_SQL_AUTH_STATE, 2, params,
-                                resume);
+                                ngx_http_users_state_loaded);
 }
 
 
@@ -331,7 +339,7 @@ ngx_http_users_state_loaded(ngx_http_request_t *r)
         ngx_http_get_module_main_conf(r, ngx_http_users_module), ident,
         ctx->res);
 
-    return ngx_http_users_caller(r);
+    return ctx->checked(r);
 }
 
 
