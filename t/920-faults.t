@@ -346,8 +346,8 @@ SKIP: {
     skip 'wrk is not installed', 2 unless `sh -c 'command -v wrk'`;
 
 subtest 'reloads under wrk: no request fails' => sub {
-    start_nginx(master => 1, workers => 2, http_config => <<'_EOC_');
-users_pg_pool size=1 queue=64 queue_timeout=3s;
+    start_nginx(master => 1, workers => 2, http_config => <<"_EOC_");
+users_pg_pool size=1 queue=64 queue_timeout=${\ ms(3)};
 _EOC_
     my ($statuses, $wrk) = held_through(3, sub {
         nginx_reload();
@@ -367,8 +367,8 @@ _EOC_
 };
 
 subtest 'a graceful stop under wrk: what was accepted is answered' => sub {
-    start_nginx(master => 1, workers => 1, http_config => <<'_EOC_');
-users_pg_pool size=1 queue=64 queue_timeout=3s;
+    start_nginx(master => 1, workers => 1, http_config => <<"_EOC_");
+users_pg_pool size=1 queue=64 queue_timeout=${\ ms(3)};
 _EOC_
     my $master = nginx_pid();
     my ($statuses, $wrk) = held_through(2, sub { kill 'QUIT', $master });
