@@ -41,7 +41,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_rbtree_node_t             node;     /* key: a hash of the uuid */
+    ngx_str_node_t                sn;       /* the uuid, by a hash of it */
     ngx_queue_t                   queue;    /* the first to expire first */
     time_t                        expires;  /* its last token's, at most */
     u_char                        uuid[NGX_HTTP_USERS_UUID_SIZE];
@@ -103,8 +103,6 @@ static void ngx_http_users_revocation_verdict(ngx_http_users_ident_t *ident,
     ngx_http_users_state_t *state, ngx_uint_t ended);
 static void ngx_http_users_revocation_row(PGresult *res,
     ngx_http_users_state_t *state);
-static void ngx_http_users_session_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_users_session_node_t *ngx_http_users_session_lookup(
     ngx_http_users_state_ctx_t *ctx, u_char *uuid, uint32_t hash);
 static ngx_http_users_session_e ngx_http_users_session_state(
@@ -166,7 +164,7 @@ ngx_http_users_revocation_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_queue_init(&ctx->sh->queue);
 
     ngx_rbtree_init(&ctx->sh->sessions, &ctx->sh->sessions_sentinel,
-                    ngx_http_users_session_insert_value);
+                    ngx_str_rbtree_insert_value);
     ngx_queue_init(&ctx->sh->sessions_queue);
 
     /* a full zone forgets its least used entry, which only costs a load */
@@ -479,7 +477,7 @@ ngx_http_users_revocation_reset(ngx_http_users_main_conf_t *umcf)
         en = ngx_queue_data(q, ngx_http_users_session_node_t, queue);
 
         ngx_queue_remove(q);
-        ngx_rbtree_delete(&ctx->sh->sessions, &en->node);
+        ngx_rbtree_delete(&ctx->sh->sessions, &en->sn.node);
         ngx_slab_free_locked(ctx->shpool, en);
     }
 
@@ -525,72 +523,17 @@ ngx_http_users_revocation_row(PGresult *res, ngx_http_users_state_t *state)
 
 /* ended sessions: by a hash of the uuid, then by the uuid's bytes */
 
-static void
-ngx_http_users_session_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t               **p;
-    ngx_http_users_session_node_t    *en, *et;
-
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            en = (ngx_http_users_session_node_t *) node;
-            et = (ngx_http_users_session_node_t *) temp;
-
-            p = (ngx_memcmp(en->uuid, et->uuid, NGX_HTTP_USERS_UUID_SIZE)
-                 < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
 static ngx_http_users_session_node_t *
 ngx_http_users_session_lookup(ngx_http_users_state_ctx_t *ctx, u_char *uuid,
     uint32_t hash)
 {
-    ngx_int_t                       rc;
-    ngx_rbtree_node_t              *node, *sentinel;
-    ngx_http_users_session_node_t  *en;
+    ngx_str_t  key;
 
-    node = ctx->sh->sessions.root;
-    sentinel = ctx->sh->sessions.sentinel;
+    key.len = NGX_HTTP_USERS_UUID_SIZE;
+    key.data = uuid;
 
-    while (node != sentinel) {
-
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        en = (ngx_http_users_session_node_t *) node;
-
-        rc = ngx_memcmp(uuid, en->uuid, NGX_HTTP_USERS_UUID_SIZE);
-
-        if (rc == 0) {
-            return en;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
+    return (ngx_http_users_session_node_t *)
+               ngx_str_rbtree_lookup(&ctx->sh->sessions, &key, hash);
 }
 
 
@@ -696,7 +639,7 @@ ngx_http_users_session_end(ngx_http_users_state_ctx_t *ctx, u_char *uuid,
         }
 
         ngx_queue_remove(q);
-        ngx_rbtree_delete(&ctx->sh->sessions, &en->node);
+        ngx_rbtree_delete(&ctx->sh->sessions, &en->sn.node);
         ngx_slab_free_locked(ctx->shpool, en);
     }
 
@@ -725,11 +668,13 @@ ngx_http_users_session_end(ngx_http_users_state_ctx_t *ctx, u_char *uuid,
     }
 
     /* heard of after it ended: its tokens expire before this */
-    en->node.key = hash;
-    en->expires = now + ttl;
     ngx_memcpy(en->uuid, uuid, NGX_HTTP_USERS_UUID_SIZE);
+    en->sn.str.len = NGX_HTTP_USERS_UUID_SIZE;
+    en->sn.str.data = en->uuid;
+    en->sn.node.key = hash;
+    en->expires = now + ttl;
 
-    ngx_rbtree_insert(&ctx->sh->sessions, &en->node);
+    ngx_rbtree_insert(&ctx->sh->sessions, &en->sn.node);
     ngx_queue_insert_tail(&ctx->sh->sessions_queue, &en->queue);
 
     return NGX_OK;

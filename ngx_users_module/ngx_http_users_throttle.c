@@ -20,7 +20,7 @@
 
 
 typedef struct {
-    ngx_rbtree_node_t             node;     /* key: the digest's first word */
+    ngx_str_node_t                sn;       /* the digest, by its first word */
     ngx_queue_t                   queue;    /* most recently blocked first */
     u_char                        digest[NGX_HTTP_USERS_THROTTLE_KEY];
     time_t                        until;
@@ -43,8 +43,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_users_throttle_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_users_throttle_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static uint32_t ngx_http_users_throttle_hash(u_char *digest);
 static ngx_http_users_throttle_node_t *ngx_http_users_throttle_lookup(
     ngx_http_users_throttle_ctx_t *ctx, u_char *digest);
 static void ngx_http_users_throttle_digest(ngx_str_t *account,
@@ -113,7 +112,7 @@ ngx_http_users_throttle_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ctx = shm_zone->data;
 
     ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                    ngx_http_users_throttle_insert);
+                    ngx_str_rbtree_insert_value);
     ngx_queue_init(&ctx->sh->queue);
 
     len = sizeof(" in users_login_throttle zone \"\"") + shm_zone->shm.name.len;
@@ -202,7 +201,7 @@ ngx_http_users_throttle_block(ngx_http_users_main_conf_t *umcf,
         tn = ngx_queue_data(q, ngx_http_users_throttle_node_t, queue);
 
         ngx_queue_remove(q);
-        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->node);
+        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->sn.node);
     }
 
     if (tn == NULL) {
@@ -211,10 +210,12 @@ ngx_http_users_throttle_block(ngx_http_users_main_conf_t *umcf,
     }
 
     ngx_memcpy(tn->digest, digest, NGX_HTTP_USERS_THROTTLE_KEY);
-    ngx_memcpy(&tn->node.key, digest, sizeof(ngx_rbtree_key_t));
+    tn->sn.str.len = NGX_HTTP_USERS_THROTTLE_KEY;
+    tn->sn.str.data = tn->digest;
+    tn->sn.node.key = ngx_http_users_throttle_hash(digest);
     tn->until = ngx_time() + wait;
 
-    ngx_rbtree_insert(&ctx->sh->rbtree, &tn->node);
+    ngx_rbtree_insert(&ctx->sh->rbtree, &tn->sn.node);
     ngx_queue_insert_head(&ctx->sh->queue, &tn->queue);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -239,7 +240,7 @@ ngx_http_users_throttle_reset(ngx_http_users_main_conf_t *umcf,
 
     if (tn) {
         ngx_queue_remove(&tn->queue);
-        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->node);
+        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->sn.node);
         ngx_slab_free_locked(ctx->shpool, tn);
     }
 
@@ -268,7 +269,7 @@ ngx_http_users_throttle_expire(ngx_http_users_throttle_ctx_t *ctx,
         }
 
         ngx_queue_remove(q);
-        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->node);
+        ngx_rbtree_delete(&ctx->sh->rbtree, &tn->sn.node);
         ngx_slab_free_locked(ctx->shpool, tn);
     }
 }
@@ -278,71 +279,27 @@ static ngx_http_users_throttle_node_t *
 ngx_http_users_throttle_lookup(ngx_http_users_throttle_ctx_t *ctx,
     u_char *digest)
 {
-    ngx_int_t                        rc;
-    ngx_rbtree_key_t                 key;
-    ngx_rbtree_node_t               *node, *sentinel;
-    ngx_http_users_throttle_node_t  *tn;
+    ngx_str_t  key;
 
-    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
+    key.len = NGX_HTTP_USERS_THROTTLE_KEY;
+    key.data = digest;
 
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (key != node->key) {
-            node = (key < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        tn = (ngx_http_users_throttle_node_t *) node;
-
-        rc = ngx_memcmp(digest, tn->digest, NGX_HTTP_USERS_THROTTLE_KEY);
-
-        if (rc == 0) {
-            return tn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
+    return (ngx_http_users_throttle_node_t *)
+               ngx_str_rbtree_lookup(&ctx->sh->rbtree, &key,
+                                     ngx_http_users_throttle_hash(digest));
 }
 
 
-static void
-ngx_http_users_throttle_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+/* the digest is a hash already: its first word orders the tree */
+
+static uint32_t
+ngx_http_users_throttle_hash(u_char *digest)
 {
-    ngx_rbtree_node_t               **p;
-    ngx_http_users_throttle_node_t   *tn, *tnt;
+    uint32_t  hash;
 
-    for ( ;; ) {
+    ngx_memcpy(&hash, digest, sizeof(uint32_t));
 
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            tn = (ngx_http_users_throttle_node_t *) node;
-            tnt = (ngx_http_users_throttle_node_t *) temp;
-
-            p = (ngx_memcmp(tn->digest, tnt->digest,
-                            NGX_HTTP_USERS_THROTTLE_KEY) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    return hash;
 }
 
 
