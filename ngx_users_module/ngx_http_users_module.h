@@ -127,12 +127,16 @@ typedef enum {
 } ngx_http_users_sql_e;
 
 
+/* the parameters a statement takes besides its handler's */
+#define NGX_HTTP_USERS_TAKES_CALLER  0x01  /* $1, $2: the caller, own check */
+#define NGX_HTTP_USERS_TAKES_AUDIT   0x02  /* the last: the audit context */
+
+
 typedef struct {
     ngx_str_t                 name;
     const char               *text;
     int                       nparams;
-    ngx_uint_t                caller;      /* $1, $2: the caller, own check */
-    ngx_uint_t                audit;       /* the last: the audit context */
+    ngx_uint_t                takes;       /* NGX_HTTP_USERS_TAKES_* */
 } ngx_http_users_sql_t;
 
 

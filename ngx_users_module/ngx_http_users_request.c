@@ -741,7 +741,8 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
     sql = &ngx_http_users_sql[stmt];
 
     /* a statement and its caller out of step: never past op->values */
-    if ((sql->caller ? 2 : 0) + n + (sql->audit ? 1 : 0)
+    if ((sql->takes & NGX_HTTP_USERS_TAKES_CALLER ? 2 : 0) + n
+        + (sql->takes & NGX_HTTP_USERS_TAKES_AUDIT ? 1 : 0)
         != (ngx_uint_t) sql->nparams
         || sql->nparams > NGX_HTTP_USERS_MAX_PARAMS)
     {
@@ -756,7 +757,7 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
 
     k = 0;
 
-    if (sql->caller) {
+    if (sql->takes & NGX_HTTP_USERS_TAKES_CALLER) {
         op->values[k++] = (const char *) ctx->user_id_text.data;
         op->values[k++] = (const char *) ctx->version_text.data;
     }
@@ -765,7 +766,7 @@ ngx_http_users_query(ngx_http_request_t *r, ngx_http_users_sql_e stmt,
         op->values[k++] = (const char *) params[i].data;
     }
 
-    if (sql->audit) {
+    if (sql->takes & NGX_HTTP_USERS_TAKES_AUDIT) {
         if (ngx_http_users_audit_context(r, &op->values[k++]) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

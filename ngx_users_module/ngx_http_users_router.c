@@ -16,245 +16,275 @@
 
 
 static ngx_http_users_method_t  ngx_http_users_root_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
-      0, 0, ngx_http_users_meta_root },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_NONE, .handler = ngx_http_users_meta_root },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_healthz_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
-      0, 0, ngx_http_users_meta_healthz },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_NONE,
+      .handler = ngx_http_users_meta_healthz },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_readyz_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
-      0, 0, ngx_http_users_meta_readyz },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_NONE,
+      .handler = ngx_http_users_meta_readyz },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_not_found_methods[] = {
-    { NGX_HTTP_USERS_ANY_METHOD, NGX_HTTP_USERS_ANYONE,
-      NGX_HTTP_USERS_BODY_NONE, NULL, 0, 0, ngx_http_users_meta_not_found },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_USERS_ANY_METHOD, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_NONE,
+      .handler = ngx_http_users_meta_not_found },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_error_methods[] = {
-    { NGX_HTTP_USERS_ANY_METHOD, NGX_HTTP_USERS_ANYONE,
-      NGX_HTTP_USERS_BODY_NONE, NULL, 0, 0, ngx_http_users_meta_error },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_USERS_ANY_METHOD, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_NONE, .handler = ngx_http_users_meta_error },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_jwks_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_NONE, NULL,
-      0, 0, ngx_http_users_keys_jwks },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_NONE, .handler = ngx_http_users_keys_jwks },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_register_methods[] = {
-    { NGX_HTTP_POST, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_JSON,
-      &ngx_http_users_register_schema, 0, 0, ngx_http_users_auth_register },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_POST, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_JSON,
+      .schema = &ngx_http_users_register_schema,
+      .handler = ngx_http_users_auth_register },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_login_methods[] = {
-    { NGX_HTTP_POST, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_FORM, NULL,
-      0, 0, ngx_http_users_auth_login },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_POST, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_FORM, .handler = ngx_http_users_auth_login },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_auth_me_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_auth_me },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .handler = ngx_http_users_auth_me },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_test_token_methods[] = {
-    { NGX_HTTP_POST, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_auth_me },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_POST, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .handler = ngx_http_users_auth_me },
+    { .method = 0 }
 };
 
 
 /* folded: the state in shared memory answers, or its own load does */
 static ngx_http_users_method_t  ngx_http_users_verify_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH_STATE, 1, ngx_http_users_auth_verify },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH_STATE,
+      .folded = 1, .handler = ngx_http_users_auth_verify },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_logout_methods[] = {
-    { NGX_HTTP_POST, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_auth_logout },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_POST, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_auth_logout },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_refresh_methods[] = {
-    { NGX_HTTP_POST, NGX_HTTP_USERS_ANYONE, NGX_HTTP_USERS_BODY_JSON,
-      &ngx_http_users_refresh_schema, 0, 0, ngx_http_users_session_refresh },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_POST, .access = NGX_HTTP_USERS_ANYONE,
+      .body = NGX_HTTP_USERS_BODY_JSON,
+      .schema = &ngx_http_users_refresh_schema,
+      .handler = ngx_http_users_session_refresh },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_sessions_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_list },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_session_list },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_session_methods[] = {
-    { NGX_HTTP_DELETE, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_delete },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_DELETE, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_session_delete },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_user_sessions_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_user_list },
-    { NGX_HTTP_DELETE, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE,
-      NULL, NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_session_user_end },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_SUPERUSER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_session_user_list },
+    { .method = NGX_HTTP_DELETE, .access = NGX_HTTP_USERS_SUPERUSER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_session_user_end },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_users_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_users_list },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_SUPERUSER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .handler = ngx_http_users_users_list },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_audit_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_audit_list },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_SUPERUSER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_audit_list },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_users_me_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_auth_me },
-    { NGX_HTTP_PUT, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_JSON,
-      &ngx_http_users_me_update_schema, NGX_HTTP_USERS_SQL_AUTH_PASSWORD, 0,
-      ngx_http_users_users_me_update },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .handler = ngx_http_users_auth_me },
+    { .method = NGX_HTTP_PUT, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_JSON,
+      .schema = &ngx_http_users_me_update_schema,
+      .auth = NGX_HTTP_USERS_SQL_AUTH_PASSWORD,
+      .handler = ngx_http_users_users_me_update },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_user_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_users_get },
-    { NGX_HTTP_PUT, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_JSON,
-      &ngx_http_users_update_schema, NGX_HTTP_USERS_SQL_AUTH, 0,
-      ngx_http_users_users_update },
-    { NGX_HTTP_DELETE, NGX_HTTP_USERS_SUPERUSER, NGX_HTTP_USERS_BODY_NONE,
-      NULL, NGX_HTTP_USERS_SQL_AUTH, 0, ngx_http_users_users_delete },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_SUPERUSER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_users_get },
+    { .method = NGX_HTTP_PUT, .access = NGX_HTTP_USERS_SUPERUSER,
+      .body = NGX_HTTP_USERS_BODY_JSON,
+      .schema = &ngx_http_users_update_schema, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .handler = ngx_http_users_users_update },
+    { .method = NGX_HTTP_DELETE, .access = NGX_HTTP_USERS_SUPERUSER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .handler = ngx_http_users_users_delete },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_profile_me_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_PROFILE_ME, 0, ngx_http_users_auth_me },
-    { NGX_HTTP_PUT, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_JSON,
-      &ngx_http_users_profile_schema, NGX_HTTP_USERS_SQL_AUTH, 1,
-      ngx_http_users_profile_update },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_PROFILE_ME,
+      .handler = ngx_http_users_auth_me },
+    { .method = NGX_HTTP_PUT, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_JSON,
+      .schema = &ngx_http_users_profile_schema,
+      .auth = NGX_HTTP_USERS_SQL_AUTH, .folded = 1,
+      .handler = ngx_http_users_profile_update },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_preferences_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_PREFERENCES_ME, 0, ngx_http_users_auth_me },
-    { NGX_HTTP_PUT, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_JSON,
-      &ngx_http_users_preferences_schema, NGX_HTTP_USERS_SQL_AUTH, 1,
-      ngx_http_users_preferences_update },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE,
+      .auth = NGX_HTTP_USERS_SQL_PREFERENCES_ME,
+      .handler = ngx_http_users_auth_me },
+    { .method = NGX_HTTP_PUT, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_JSON,
+      .schema = &ngx_http_users_preferences_schema,
+      .auth = NGX_HTTP_USERS_SQL_AUTH, .folded = 1,
+      .handler = ngx_http_users_preferences_update },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_avatar_methods[] = {
-    { NGX_HTTP_DELETE, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_avatar_delete },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_DELETE, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_avatar_delete },
+    { .method = 0 }
 };
 
 
 static ngx_http_users_method_t  ngx_http_users_public_profile_methods[] = {
-    { NGX_HTTP_GET, NGX_HTTP_USERS_USER, NGX_HTTP_USERS_BODY_NONE, NULL,
-      NGX_HTTP_USERS_SQL_AUTH, 1, ngx_http_users_public_profile },
-    { 0, 0, 0, NULL, 0, 0, NULL }
+    { .method = NGX_HTTP_GET, .access = NGX_HTTP_USERS_USER,
+      .body = NGX_HTTP_USERS_BODY_NONE, .auth = NGX_HTTP_USERS_SQL_AUTH,
+      .folded = 1, .handler = ngx_http_users_public_profile },
+    { .method = 0 }
 };
 
 
-/*
- * name, Allow, methods, Cache-Control: no-store, takes an id (a session's
- * with path_session), RFC 6750; a route's place here is its index in the
- * metrics
- */
+/* a route's place here is its index in the metrics */
 ngx_http_users_route_t  ngx_http_users_routes[] = {
-    { ngx_string("root"), ngx_string("GET"),
-      ngx_http_users_root_methods, 0, 0, 0, 0 },
-    { ngx_string("healthz"), ngx_string("GET"),
-      ngx_http_users_healthz_methods, 0, 0, 0, 0 },
-    { ngx_string("readyz"), ngx_string("GET"),
-      ngx_http_users_readyz_methods, 0, 0, 0, 0 },
-    { ngx_string("not_found"), ngx_null_string,
-      ngx_http_users_not_found_methods, 0, 0, 0, 0 },
-    { ngx_string("error"), ngx_null_string,
-      ngx_http_users_error_methods, 0, 0, 0, 0 },
-    { ngx_string("jwks"), ngx_string("GET"),
-      ngx_http_users_jwks_methods, 0, 0, 0, 0 },
-    { ngx_string("auth_register"), ngx_string("POST"),
-      ngx_http_users_register_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_login"), ngx_string("POST"),
-      ngx_http_users_login_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_me"), ngx_string("GET"),
-      ngx_http_users_auth_me_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_test_token"), ngx_string("POST"),
-      ngx_http_users_test_token_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_logout"), ngx_string("POST"),
-      ngx_http_users_logout_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_verify"), ngx_string("GET"),
-      ngx_http_users_verify_methods, 1, 0, 0, 1 },
-    { ngx_string("users"), ngx_string("GET"),
-      ngx_http_users_users_methods, 1, 0, 0, 0 },
-    { ngx_string("users_me"), ngx_string("GET, PUT"),
-      ngx_http_users_users_me_methods, 1, 0, 0, 0 },
-    { ngx_string("user"), ngx_string("GET, PUT, DELETE"),
-      ngx_http_users_user_methods, 1, 1, 0, 0 },
-    { ngx_string("profile_me"), ngx_string("GET, PUT"),
-      ngx_http_users_profile_me_methods, 1, 0, 0, 0 },
-    { ngx_string("preferences"), ngx_string("GET, PUT"),
-      ngx_http_users_preferences_methods, 1, 0, 0, 0 },
-    { ngx_string("avatar"), ngx_string("DELETE"),
-      ngx_http_users_avatar_methods, 1, 0, 0, 0 },
-    { ngx_string("public_profile"), ngx_string("GET"),
-      ngx_http_users_public_profile_methods, 1, 1, 0, 0 },
-    { ngx_string("audit"), ngx_string("GET"),
-      ngx_http_users_audit_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_refresh"), ngx_string("POST"),
-      ngx_http_users_refresh_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_sessions"), ngx_string("GET"),
-      ngx_http_users_sessions_methods, 1, 0, 0, 0 },
-    { ngx_string("auth_session"), ngx_string("DELETE"),
-      ngx_http_users_session_methods, 1, 1, 1, 0 },
-    { ngx_string("user_sessions"), ngx_string("GET, DELETE"),
-      ngx_http_users_user_sessions_methods, 1, 1, 0, 0 },
-    { ngx_null_string, ngx_null_string, NULL, 0, 0, 0, 0 }
+    { .name = ngx_string("root"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_root_methods },
+    { .name = ngx_string("healthz"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_healthz_methods },
+    { .name = ngx_string("readyz"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_readyz_methods },
+    { .name = ngx_string("not_found"),
+      .methods = ngx_http_users_not_found_methods },
+    { .name = ngx_string("error"), .methods = ngx_http_users_error_methods },
+    { .name = ngx_string("jwks"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_jwks_methods },
+    { .name = ngx_string("auth_register"), .allow = ngx_string("POST"),
+      .methods = ngx_http_users_register_methods, .no_store = 1 },
+    { .name = ngx_string("auth_login"), .allow = ngx_string("POST"),
+      .methods = ngx_http_users_login_methods, .no_store = 1 },
+    { .name = ngx_string("auth_me"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_auth_me_methods, .no_store = 1 },
+    { .name = ngx_string("auth_test_token"), .allow = ngx_string("POST"),
+      .methods = ngx_http_users_test_token_methods, .no_store = 1 },
+    { .name = ngx_string("auth_logout"), .allow = ngx_string("POST"),
+      .methods = ngx_http_users_logout_methods, .no_store = 1 },
+    { .name = ngx_string("auth_verify"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_verify_methods, .no_store = 1, .rfc6750 = 1 },
+    { .name = ngx_string("users"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_users_methods, .no_store = 1 },
+    { .name = ngx_string("users_me"), .allow = ngx_string("GET, PUT"),
+      .methods = ngx_http_users_users_me_methods, .no_store = 1 },
+    { .name = ngx_string("user"), .allow = ngx_string("GET, PUT, DELETE"),
+      .methods = ngx_http_users_user_methods, .no_store = 1, .path_id = 1 },
+    { .name = ngx_string("profile_me"), .allow = ngx_string("GET, PUT"),
+      .methods = ngx_http_users_profile_me_methods, .no_store = 1 },
+    { .name = ngx_string("preferences"), .allow = ngx_string("GET, PUT"),
+      .methods = ngx_http_users_preferences_methods, .no_store = 1 },
+    { .name = ngx_string("avatar"), .allow = ngx_string("DELETE"),
+      .methods = ngx_http_users_avatar_methods, .no_store = 1 },
+    { .name = ngx_string("public_profile"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_public_profile_methods, .no_store = 1,
+      .path_id = 1 },
+    { .name = ngx_string("audit"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_audit_methods, .no_store = 1 },
+    { .name = ngx_string("auth_refresh"), .allow = ngx_string("POST"),
+      .methods = ngx_http_users_refresh_methods, .no_store = 1 },
+    { .name = ngx_string("auth_sessions"), .allow = ngx_string("GET"),
+      .methods = ngx_http_users_sessions_methods, .no_store = 1 },
+    { .name = ngx_string("auth_session"), .allow = ngx_string("DELETE"),
+      .methods = ngx_http_users_session_methods, .no_store = 1, .path_id = 1,
+      .path_session = 1 },
+    { .name = ngx_string("user_sessions"), .allow = ngx_string("GET, DELETE"),
+      .methods = ngx_http_users_user_sessions_methods, .no_store = 1,
+      .path_id = 1 },
+    { .methods = NULL }
 };
 
 

@@ -99,30 +99,30 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
     { ngx_string("users_auth"),
       "SELECT is_superuser, users_user_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1, 0 },
+      2, NGX_HTTP_USERS_TAKES_CALLER },
 
     [NGX_HTTP_USERS_SQL_AUTH_PASSWORD] =
     { ngx_string("users_auth_password"),
       "SELECT is_superuser, users_user_json(u), hashed_password FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1, 0 },
+      2, NGX_HTTP_USERS_TAKES_CALLER },
 
     [NGX_HTTP_USERS_SQL_PROFILE_ME] =
     { ngx_string("users_profile_me"),
       "SELECT is_superuser, users_profile_json(u) FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1, 0 },
+      2, NGX_HTTP_USERS_TAKES_CALLER },
 
     [NGX_HTTP_USERS_SQL_PREFERENCES_ME] =
     { ngx_string("users_preferences_me"),
       "SELECT is_superuser, users_preferences_json(preferences) FROM users"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      2, 1, 0 },
+      2, NGX_HTTP_USERS_TAKES_CALLER },
 
     [NGX_HTTP_USERS_SQL_PING] =
     { ngx_string("users_ping"),
       "SELECT 1",
-      0, 0, 0 },
+      0, 0 },
 
     /*
      * The attempt is counted before it is admitted, in the row lock of its
@@ -163,7 +163,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " SELECT c.admitted, c.wait, u.id, u.hashed_password, u.is_active,"
       " u.token_version FROM counted c"
       " LEFT JOIN users u ON lower(u.email) = lower($1)",
-      4, 0, 1 },
+      4, NGX_HTTP_USERS_TAKES_AUDIT },
 
     /*
      * A refused password ($1 the address, $2 the account or NULL, $3 why):
@@ -178,7 +178,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " 'reason', $3::text)"
       NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
       " WHERE" NGX_HTTP_USERS_AUDIT_ON("$4"),
-      4, 0, 1 },
+      4, NGX_HTTP_USERS_TAKES_AUDIT },
 
     /*
      * A success clears the count ($9: the address) and starts a session
@@ -203,7 +203,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " FROM started WHERE" NGX_HTTP_USERS_AUDIT_ON("$13") ")"
       " SELECT id," NGX_HTTP_USERS_EXPIRES_IN("refresh_expires_at")
       " FROM started",
-      13, 0, 1 },
+      13, NGX_HTTP_USERS_TAKES_AUDIT },
 
     /* a taken email is 23505, never a race */
     [NGX_HTTP_USERS_SQL_REGISTER] =
@@ -215,7 +215,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
       " FROM created WHERE" NGX_HTTP_USERS_AUDIT_ON("$4") ")"
       " SELECT id, json FROM created",
-      4, 0, 1 },
+      4, NGX_HTTP_USERS_TAKES_AUDIT },
 
     [NGX_HTTP_USERS_SQL_LOGOUT] =
     { ngx_string("users_logout"),
@@ -225,7 +225,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " SELECT 'logout', id, id, '{}'" NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
       " FROM revoked WHERE" NGX_HTTP_USERS_AUDIT_ON("$3") ")"
       " SELECT is_superuser FROM revoked",
-      3, 1, 1 },
+      3, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /*
      * POST /auth/logout?scope=local|others ($4): the caller's session ($3,
@@ -246,7 +246,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       NGX_HTTP_USERS_AUDIT_CONTEXT("$5")
       " FROM caller WHERE" NGX_HTTP_USERS_AUDIT_ON("$5") ")"
       " SELECT is_superuser FROM caller",
-      5, 1, 1 },
+      5, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /*
      * Rotation, a compare-and-swap on the presented token's hash ($1) in
@@ -269,7 +269,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " AND u.id = s.user_id AND u.is_active"
       " RETURNING s.id, u.id, u.token_version,"
       NGX_HTTP_USERS_EXPIRES_IN("s.refresh_expires_at") ", true, NULL",
-      5, 0, 0 },
+      5, 0 },
 
     /*
      * The token was not current: its session ($3) rotated it ($1, now its
@@ -296,7 +296,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " SELECT s.id, u.id, u.token_version,"
       NGX_HTTP_USERS_EXPIRES_IN("s.refresh_expires_at") ", s.grace,"
       " s.successor FROM s JOIN users u ON u.id = s.user_id AND u.is_active",
-      4, 0, 1 },
+      4, NGX_HTTP_USERS_TAKES_AUDIT },
 
     /* GET /auth/sessions: $3 the caller's session, if its token has one */
     [NGX_HTTP_USERS_SQL_SESSIONS_LIST] =
@@ -306,7 +306,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " FROM sessions s WHERE s.user_id = u.id AND "
       NGX_HTTP_USERS_SESSION_LIVE ") FROM users u"
       " WHERE " NGX_HTTP_USERS_CALLER,
-      3, 1, 0 },
+      3, NGX_HTTP_USERS_TAKES_CALLER },
 
     /* DELETE /auth/sessions/{id} ($3): the second column NULL, not found */
     [NGX_HTTP_USERS_SQL_SESSION_DELETE] =
@@ -318,7 +318,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " AND " NGX_HTTP_USERS_SESSION_LIVE " RETURNING id, user_id),"
       NGX_HTTP_USERS_SESSION_ENDED("$1::bigint", "'deleted'", "$4")
       " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM ended)",
-      4, 1, 1 },
+      4, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /* GET /users/{id}/sessions ($3): NULL for a missing user */
     [NGX_HTTP_USERS_SQL_USER_SESSIONS] =
@@ -330,7 +330,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " ORDER BY s.created_at DESC) FROM sessions s WHERE s.user_id = t.id"
       " AND " NGX_HTTP_USERS_SESSION_LIVE "), '[]') FROM users t"
       " WHERE t.id = $3::bigint AND (SELECT is_superuser FROM caller))",
-      3, 1, 0 },
+      3, NGX_HTTP_USERS_TAKES_CALLER },
 
     /* DELETE /users/{id}/sessions ($3): the second column NULL, no user */
     [NGX_HTTP_USERS_SQL_USER_SESSIONS_DELETE] =
@@ -344,7 +344,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " RETURNING id, user_id),"
       NGX_HTTP_USERS_SESSION_ENDED("$1::bigint", "'admin'", "$4")
       " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM target)",
-      4, 1, 1 },
+      4, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /*
      * Workers and pods may race here.  One row (is_superuser, created)
@@ -361,7 +361,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " SELECT is_superuser, true FROM created UNION ALL"
       " SELECT is_superuser, false FROM users"
       " WHERE lower(email) = lower($1::text)",
-      2, 0, 0 },
+      2, 0 },
 
     /* one row holding the whole array */
     [NGX_HTTP_USERS_SQL_USER_LIST] =
@@ -369,14 +369,14 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       "SELECT coalesce(json_agg(users_user_json(u) ORDER BY u.id), '[]')"
       " FROM (SELECT * FROM users ORDER BY id"
       " OFFSET $1::bigint LIMIT $2::bigint) u",
-      2, 0, 0 },
+      2, 0 },
 
     /* always one row */
     [NGX_HTTP_USERS_SQL_USER_GET] =
     { ngx_string("users_user_get"),
       "SELECT (SELECT is_superuser FROM users WHERE " NGX_HTTP_USERS_CALLER
       "), (SELECT users_user_json(t) FROM users t WHERE t.id = $3::bigint)",
-      3, 1, 0 },
+      3, NGX_HTTP_USERS_TAKES_CALLER },
 
     /*
      * The caller is checked again by the write itself, its row
@@ -443,7 +443,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " e (event, details, happened)"
       " WHERE e.happened AND" NGX_HTTP_USERS_AUDIT_ON("$11") ")"
       " SELECT (SELECT is_superuser FROM caller), (SELECT json FROM target)",
-      11, 1, 1 },
+      11, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /* as the update, for a superuser */
     [NGX_HTTP_USERS_SQL_USER_DELETE] =
@@ -458,7 +458,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       NGX_HTTP_USERS_AUDIT_CONTEXT("$4")
       " FROM target WHERE" NGX_HTTP_USERS_AUDIT_ON("$4") ")"
       " SELECT (SELECT is_superuser FROM caller), (SELECT id FROM target)",
-      4, 1, 1 },
+      4, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /* $3: the NGX_HTTP_USERS_PROFILE_SET_* bits of the keys present */
     [NGX_HTTP_USERS_SQL_PROFILE_UPDATE] =
@@ -498,7 +498,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " FROM target WHERE $3::integer <> 0 AND"
       NGX_HTTP_USERS_AUDIT_ON("$10") ")"
       " SELECT is_superuser, json FROM target",
-      10, 1, 1 },
+      10, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /*
      * the merge happens in the row itself, so concurrent updates of
@@ -520,7 +520,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " FROM target WHERE $3::jsonb <> '{}' AND"
       NGX_HTTP_USERS_AUDIT_ON("$4") ")"
       " SELECT is_superuser, json FROM target",
-      4, 1, 1 },
+      4, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     [NGX_HTTP_USERS_SQL_AVATAR_DELETE] =
     { ngx_string("users_avatar_delete"),
@@ -538,7 +538,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       NGX_HTTP_USERS_AUDIT_CONTEXT("$3")
       " FROM target WHERE changed AND" NGX_HTTP_USERS_AUDIT_ON("$3") ")"
       " SELECT is_superuser, json FROM target",
-      3, 1, 1 },
+      3, NGX_HTTP_USERS_TAKES_CALLER | NGX_HTTP_USERS_TAKES_AUDIT },
 
     /* always one row */
     [NGX_HTTP_USERS_SQL_PUBLIC_PROFILE] =
@@ -548,7 +548,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " WHERE t.id = $3::bigint AND t.is_active"
       " AND coalesce((t.preferences->'privacy_public_profile')::boolean,"
       " true))",
-      3, 1, 0 },
+      3, NGX_HTTP_USERS_TAKES_CALLER },
 
     /*
      * GET /audit: always one row, the caller's is_superuser and the page,
@@ -567,7 +567,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " AND ($5::bigint IS NULL OR id < $5::bigint)"
       " AND (SELECT is_superuser FROM caller)"
       " ORDER BY id DESC LIMIT $6::bigint) a)",
-      6, 1, 0 },
+      6, NGX_HTTP_USERS_TAKES_CALLER },
 
     /*
      * A user's revocation state, for shared memory (users_auth, GET
@@ -582,13 +582,13 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " $2::uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sessions s"
       " WHERE s.id = $2::uuid AND s.ended_at IS NULL)"
       " FROM users WHERE id = $1::bigint",
-      2, 0, 0 },
+      2, 0 },
 
     /* the listener's connection (sql/0005_auth_changes.sql) */
     [NGX_HTTP_USERS_SQL_AUTH_LISTEN] =
     { ngx_string("users_auth_listen"),
       "SELECT users_auth_listen()",
-      0, 0, 0 },
+      0, 0 },
 
     /*
      * The changes after $1, and those of the last minute whatever their
@@ -605,7 +605,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " session_id, (SELECT min(seq) FROM auth_changes) FROM auth_changes"
       " WHERE seq > $1::bigint OR at > now() - interval '1 minute'"
       " ORDER BY seq",
-      1, 0, 0 },
+      1, 0 },
 
     /*
      * The listener's heartbeat: an answer proves the connection alive, and
@@ -618,7 +618,7 @@ ngx_http_users_sql_t  ngx_http_users_sql[] = {
       " (SELECT seq FROM auth_changes WHERE at < now() - interval '1 day'"
       " ORDER BY seq LIMIT 100 FOR UPDATE SKIP LOCKED))"
       " SELECT coalesce(max(seq), 0) FROM auth_changes",
-      0, 0, 0 }
+      0, 0 }
 };
 
 
