@@ -294,9 +294,19 @@ workers_rss() {
 workers_cpu() {
     local pid
     for pid in $(worker_pids); do
-        # fields 14 and 15, utime and stime, counted after the ")" of the name
-        sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
+        proc_ticks "$pid"
     done | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# proc_ticks PID [reaped]: the CPU ticks of a process (utime and stime,
+# fields 14 and 15, counted after the ")" of its name), with "reaped" also
+# those of the children it has waited for; nothing for one that has exited
+# (a failed read would stop the bench under set -e)
+proc_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2> /dev/null) || return 0
+    awk -v reaped="${2:-}" \
+        '{ print $12 + $13 + (reaped == "" ? 0 : $14 + $15) }' <<< "${stat##*) }"
 }
 
 # The CPU ticks the bench's PostgreSQL has used: the postmaster, the
@@ -305,11 +315,11 @@ db_cpu() {
     local pm pid
     pm=$(head -1 "$STATE/pg/data/postmaster.pid")
     {
-        sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+        proc_ticks "$pm" reaped
         for pid in $(pgrep -P "$pm"); do
             # one that exits between pgrep and here is missed by this
             # reading only: the next finds its ticks in the postmaster's
-            sed 's/.*) //' "/proc/$pid/stat" 2> /dev/null | awk '{ print $12 + $13 }'
+            proc_ticks "$pid"
         done
     } | awk '{ s += $1 } END { print s + 0 }'
 }
