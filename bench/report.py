@@ -641,8 +641,10 @@ def observe_checks(data: dict) -> list:
         p99s = [m["p99_ms"] for m, _ in scrapes]
         ceilings = [c["p99_ms"] for _, c in scrapes if c]
         x = statistics.median(p99s)
-        label = (f"{scrapes[0][0]['label'].split(' (')[0]} under load: p99, "
-                 f"median of {len(p99s)} rounds ("
+        pace = scrapes[0][0].get("pace_ms")
+        label = (f"{scrapes[0][0]['label'].split(' (')[0]} under load"
+                 + (f", a scrape every {pace} ms" if pace else "")
+                 + f": p99, median of {len(p99s)} rounds ("
                  + ", ".join(fmt_ms(v) for v in p99s) + ")")
         if ceilings:
             label += (f"; its ceiling, return 200 of its size in the same workers "
